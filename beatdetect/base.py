@@ -1,0 +1,180 @@
+"""One scikit-learn outlier-detector base shared by SI-BeatGAN and every baseline.
+
+The base fixes ``fit`` / ``score_samples`` / ``decision_function`` / ``predict``: input
+validation, the (n, C, L) beat layout, and the threshold ``offset_`` derived from
+``contamination``. Subclasses write only two private methods on validated float32 arrays of
+shape (n_beats, n_leads, n_samples):
+
+- ``_fit(X)`` trains the model and returns ``self``;
+- ``_anomaly_score(X)`` returns one float per beat, higher = more anomalous.
+"""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["BaseBeatDetector", "tukey_offset"]
+
+#: Tukey's fence multiplier used by ``contamination="auto"`` (Tukey, 1977).
+TUKEY_K = 1.5
+
+
+def tukey_offset(train_scores: np.ndarray, k: float = TUKEY_K) -> float:
+    """Label-free threshold on ``score_samples``: Tukey's lower fence ``Q1 - k * IQR``.
+
+    In anomaly-score terms (``-score_samples``) this flags beats above ``Q3 + k * IQR`` of
+    the training beats, the classic box-plot outlier rule. It needs no labels and adapts to
+    the spread of the training scores rather than assuming a contamination rate.
+
+    Parameters
+    ----------
+    train_scores : ndarray of shape (n_beats,)
+        ``score_samples`` of the training beats (higher = more normal).
+    k : float, default=1.5
+        Fence multiplier.
+
+    Returns
+    -------
+    offset : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(tukey_offset(np.array([-1.0, -2.0, -3.0, -4.0, -5.0])), 2)
+    -7.0
+    """
+    q1, q3 = np.percentile(train_scores, [25.0, 75.0])
+    return float(q1 - k * (q3 - q1))
+
+
+class BaseBeatDetector(OutlierMixin, BaseEstimator):
+    """Base class of beatdetect's outlier detectors (scikit-learn conventions).
+
+    Accepts beats as ``(n_beats, n_samples)`` (one lead) or ``(n_beats, n_leads,
+    n_samples)``. ``n_features_in_`` counts the values of one beat (``n_leads * n_samples``)
+    so both layouts of the same beats are interchangeable after ``fit``.
+
+    Subclasses implement ``_fit(X)`` and ``_anomaly_score(X)`` and declare their own
+    ``_parameter_constraints`` merged with this class's.
+    """
+
+    _parameter_constraints: dict = {
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+    }
+
+    # ------------------------------------------------------------------ public API
+    def fit(self, X, y=None):
+        """Fit the detector on (mostly normal) beats.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_beats, n_samples) or (n_beats, n_leads, n_samples)
+            Training beats. No labels are used.
+        y : Ignored
+            Present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted detector.
+        """
+        self._validate_params()
+        X3 = self._validate_beats(X, reset=True)
+        self._fit(X3)
+        self.offset_ = self._offset_from_scores(-self._anomaly_score(X3).astype(np.float64))
+        return self
+
+    def score_samples(self, X):
+        """Normality score of each beat: the negated anomaly score (higher = more normal).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_beats, n_samples) or (n_beats, n_leads, n_samples)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_beats,), float64
+        """
+        check_is_fitted(self)
+        return -self._anomaly_score(self._validate_beats(X, reset=False)).astype(np.float64)
+
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``: negative for anomalies, positive for normal beats.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_beats, n_samples) or (n_beats, n_leads, n_samples)
+
+        Returns
+        -------
+        decision : ndarray of shape (n_beats,), float64
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """Label each beat +1 (normal) or -1 (anomaly), -1 exactly where the decision is < 0.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_beats, n_samples) or (n_beats, n_leads, n_samples)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_beats,), int
+        """
+        decision = self.decision_function(X)
+        return np.where(decision < 0, -1, 1)
+
+    # ------------------------------------------------------------------ for subclasses
+    def _fit(self, X):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _anomaly_score(self, X):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _offset_from_scores(self, train_scores: np.ndarray) -> float:
+        if self.contamination == "auto":
+            return tukey_offset(train_scores)
+        return float(np.percentile(train_scores, 100.0 * self.contamination))
+
+    def _validate_beats(self, X, *, reset: bool) -> np.ndarray:
+        """Validate ``X`` and return a C-contiguous float32 array of shape (n, C, L)."""
+        ndim = X.ndim if hasattr(X, "ndim") else np.ndim(X)
+        if ndim == 3:
+            X = np.asarray(X)
+            if not np.issubdtype(X.dtype, np.number) and X.dtype != object:
+                raise ValueError(f"X must hold numbers, got dtype {X.dtype}.")
+            beat_shape = X.shape[1:]
+            X = X.reshape(X.shape[0], beat_shape[0] * beat_shape[1])
+        elif ndim > 3:
+            raise ValueError(
+                "Expected beats of shape (n_beats, n_samples) or (n_beats, n_leads, n_samples); "
+                f"got an array with {ndim} dimensions."
+            )
+        else:
+            beat_shape = None
+        X = validate_data(
+            self, X, reset=reset, dtype=(np.float32, np.float64), ensure_all_finite=True
+        )
+        if beat_shape is None:
+            beat_shape = (1, X.shape[1])
+        if reset:
+            self.n_leads_, self.beat_length_ = int(beat_shape[0]), int(beat_shape[1])
+        elif tuple(beat_shape) != (self.n_leads_, self.beat_length_):
+            raise ValueError(
+                f"X has beats of shape (n_leads, n_samples)={tuple(beat_shape)}, but "
+                f"{type(self).__name__} was fitted on beats of shape "
+                f"{(self.n_leads_, self.beat_length_)}. Pass beats with the same leads and "
+                "length as in fit (2-D input is read as a single lead)."
+            )
+        return np.ascontiguousarray(X, dtype=np.float32).reshape(len(X), *beat_shape)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
