@@ -1,0 +1,193 @@
+"""BeatGAN's networks (Zhou et al., IJCAI 2019) for 1-D beats of any length.
+
+The published model reads 320-sample beats: five stride-2 convolutions (32 -> 512 filters)
+take 320 ticks down to 10, a final convolution with kernel 10 maps them to the latent code,
+and the decoder mirrors this with transposed convolutions ending in ``tanh``. Here the
+bottom length is derived from the input length (``padded_length / 2**n_down``), so 320
+samples give exactly the published network, and any other length is padded on the right
+(edge values) to the next multiple of ``2**n_down`` by :func:`pad_beats`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "BeatGANConfig",
+    "Decoder",
+    "Discriminator",
+    "Encoder",
+    "Generator",
+    "ProjectionHead",
+    "init_weights",
+    "pad_beats",
+]
+
+
+@dataclass(frozen=True)
+class BeatGANConfig:
+    """Sizes of BeatGAN's networks; defaults are the published ones.
+
+    Parameters
+    ----------
+    n_leads : int
+        Input channels (ECG leads).
+    length : int
+        Beat length in samples before padding.
+    base_filters : int
+        Filters of the first convolution; each stride-2 layer doubles them (32 -> 512).
+    n_down : int
+        Number of stride-2 layers.
+    latent_dim : int
+        Size of the generator's latent code.
+    """
+
+    n_leads: int = 1
+    length: int = 320
+    base_filters: int = 32
+    n_down: int = 5
+    latent_dim: int = 50
+
+    @property
+    def padded_length(self) -> int:
+        step = 2**self.n_down
+        return max(step, math.ceil(self.length / step) * step)
+
+    @property
+    def bottom_length(self) -> int:
+        return self.padded_length // 2**self.n_down
+
+    @property
+    def top_filters(self) -> int:
+        return self.base_filters * 2 ** (self.n_down - 1)
+
+    @property
+    def feature_channels(self) -> list[int]:
+        """Channels of the encoder's feature maps, high to low resolution."""
+        return [self.base_filters * 2**i for i in range(self.n_down)]
+
+
+def pad_beats(x: torch.Tensor, length: int) -> torch.Tensor:
+    """Right-pad (B, C, L) beats to ``length`` by repeating the last sample."""
+    missing = length - x.shape[-1]
+    if missing <= 0:
+        return x
+    return F.pad(x, (0, missing), mode="replicate")
+
+
+def init_weights(module: nn.Module) -> None:
+    """BeatGAN's initialisation (DCGAN): conv N(0, 0.02), batch-norm N(1, 0.02), bias 0."""
+    if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm1d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class Encoder(nn.Module):
+    """Stride-2 conv stack to a vector of ``out_dim``; also returns every feature map."""
+
+    def __init__(self, cfg: BeatGANConfig, out_dim: int):
+        super().__init__()
+        channels = cfg.feature_channels
+        blocks = [
+            nn.Sequential(nn.Conv1d(cfg.n_leads, channels[0], 4, 2, 1, bias=False),
+                          nn.LeakyReLU(0.2, inplace=True))
+        ]
+        for c_in, c_out in zip(channels[:-1], channels[1:]):
+            blocks.append(
+                nn.Sequential(
+                    nn.Conv1d(c_in, c_out, 4, 2, 1, bias=False),
+                    nn.BatchNorm1d(c_out),
+                    nn.LeakyReLU(0.2, inplace=True),
+                )
+            )
+        self.blocks = nn.ModuleList(blocks)
+        self.head = nn.Conv1d(channels[-1], out_dim, cfg.bottom_length, 1, 0, bias=False)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        features = []
+        for block in self.blocks:
+            x = block(x)  # (B, C_i, L / 2**(i+1))
+            features.append(x)
+        return self.head(x).flatten(1), features  # (B, out_dim), [feature maps]
+
+
+class Decoder(nn.Module):
+    """Mirror of :class:`Encoder`: latent (B, latent_dim) to beats (B, C, padded_length)."""
+
+    def __init__(self, cfg: BeatGANConfig):
+        super().__init__()
+        channels = cfg.feature_channels[::-1]  # 512, 256, ..., 32
+        layers: list[nn.Module] = [
+            nn.ConvTranspose1d(cfg.latent_dim, channels[0], cfg.bottom_length, 1, 0, bias=False),
+            nn.BatchNorm1d(channels[0]),
+            nn.ReLU(inplace=True),
+        ]
+        for c_in, c_out in zip(channels[:-1], channels[1:]):
+            layers += [
+                nn.ConvTranspose1d(c_in, c_out, 4, 2, 1, bias=False),
+                nn.BatchNorm1d(c_out),
+                nn.ReLU(inplace=True),
+            ]
+        layers += [nn.ConvTranspose1d(channels[-1], cfg.n_leads, 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z.unsqueeze(-1))  # (B, latent, 1) -> (B, C, padded_length)
+
+
+class Generator(nn.Module):
+    """BeatGAN's generator: an autoencoder ``x -> z -> x_hat``.
+
+    ``forward`` returns ``(x_hat, z, features)`` so that distillation can read the
+    encoder's multi-scale feature maps without a second pass.
+    """
+
+    def __init__(self, cfg: BeatGANConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = Encoder(cfg, cfg.latent_dim)
+        self.decoder = Decoder(cfg)
+
+    def forward(self, x: torch.Tensor):
+        z, features = self.encoder(x)
+        return self.decoder(z), z, features
+
+
+class Discriminator(nn.Module):
+    """BeatGAN's discriminator: the encoder with one output logit.
+
+    ``forward`` returns ``(logit, features)`` where ``features`` is the last feature map
+    (B, top_filters, bottom_length), used for the generator's feature-matching loss.
+    Logits rather than sigmoid probabilities keep the BCE numerically safe under autocast.
+    """
+
+    def __init__(self, cfg: BeatGANConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = Encoder(cfg, 1)
+
+    def forward(self, x: torch.Tensor):
+        logit, features = self.encoder(x)
+        return logit.squeeze(1), features[-1]
+
+
+class ProjectionHead(nn.Module):
+    """SimCLR's MLP projection ``g(h) = W2 relu(W1 h)`` over pooled conv features."""
+
+    def __init__(self, in_dim: int, hidden_dim: int = 128, out_dim: int = 64):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(in_dim, hidden_dim), nn.ReLU(inplace=True), nn.Linear(hidden_dim, out_dim)
+        )
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.net(features.mean(dim=-1))  # (B, C, L) -> (B, C) -> (B, out_dim)

@@ -1,0 +1,393 @@
+"""BeatGAN's adversarial training engine, with slots for extra loss terms.
+
+No scikit-learn here: :class:`GANTrainer` takes modules and tensors. The loop is split into
+small named steps after skorch (``train_step`` -> ``discriminator_step`` /
+``generator_step``), and self-improvement terms (distillation, contrastive learning) plug in
+as :class:`LossTerm` modules that add to the discriminator's or generator's loss, so there is
+one training path with or without them.
+
+One step on a batch ``x`` (Zhou et al., 2019; Algorithm 1 of the paper):
+
+1. ``x_hat = G(x)`` once; the published code ran the generator twice per step.
+2. Discriminator: ``L_D = BCE(D(x), 1) + BCE(D(x_hat.detach()), 0) + sum(terms)``.
+3. Generator: ``L_G = ||x - x_hat||^2 + w_adv * ||f_D(x) - f_D(x_hat)||^2 + sum(terms)``,
+   with ``f_D`` the discriminator's last feature map after its update, as published.
+4. When ``L_D`` collapses below ``d_reset_threshold`` the discriminator is re-initialised,
+   as in the paper's code, so the generator keeps receiving a useful signal.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .exceptions import TrainingDivergedError
+from .nn.networks import Discriminator, Generator, init_weights, pad_beats
+
+__all__ = [
+    "GANTrainer",
+    "LossTerm",
+    "StepContext",
+    "iter_reconstructions",
+    "reconstruction_errors",
+]
+
+
+@dataclass
+class StepContext:
+    """What a training step has computed so far, handed to every :class:`LossTerm`.
+
+    Attributes
+    ----------
+    x : Tensor (B, C, L)
+        Real beats of the batch (after the optional time-warp augmentation).
+    x_hat : Tensor (B, C, L)
+        Reconstructions; carry gradient to the generator.
+    latent : Tensor (B, latent_dim)
+        The generator's latent codes.
+    features : list of Tensor
+        The generator encoder's feature maps, high to low resolution.
+    generator, discriminator : nn.Module
+    rng : torch.Generator
+        Seeded generator for any randomness a term needs (augmentations).
+    """
+
+    x: torch.Tensor
+    x_hat: torch.Tensor
+    latent: torch.Tensor
+    features: list[torch.Tensor]
+    generator: Generator
+    discriminator: Discriminator
+    rng: torch.Generator
+    extras: dict = field(default_factory=dict)
+
+
+class LossTerm(nn.Module):
+    """An extra loss term with its own trainable parameters (may have none).
+
+    Override :meth:`discriminator_loss` and/or :meth:`generator_loss`; each returns a dict
+    of *weighted* loss tensors whose names appear in the training history. ``side`` names the
+    optimizer that owns the term's parameters.
+    """
+
+    side: str = "generator"
+
+    def discriminator_loss(self, ctx: StepContext) -> dict[str, torch.Tensor]:
+        return {}
+
+    def generator_loss(self, ctx: StepContext) -> dict[str, torch.Tensor]:
+        return {}
+
+
+class GANTrainer:
+    """Trains a BeatGAN generator and discriminator (plus optional loss terms).
+
+    Parameters
+    ----------
+    generator, discriminator : nn.Module
+    terms : sequence of LossTerm
+        Extra loss terms (self-knowledge distillation, contrastive learning).
+    lr : float
+    betas : tuple of float
+        Adam's betas; BeatGAN uses (0.5, 0.999).
+    w_adv : float
+        Weight of the feature-matching (adversarial) loss of the generator.
+    d_reset_threshold : float
+        Re-initialise the discriminator when its loss drops below this.
+    batch_size : int
+    device : torch.device
+    amp_dtype : torch.dtype or None
+        Autocast dtype (bfloat16) or None for float32.
+    augment : callable (x, rng) -> x, optional
+        Applied to each real batch before the step (BeatGAN's time warping).
+    rng : torch.Generator
+        Seeded CPU generator for shuffling and augmentation.
+    """
+
+    def __init__(
+        self,
+        generator: Generator,
+        discriminator: Discriminator,
+        *,
+        terms=(),
+        lr: float = 1e-4,
+        betas=(0.5, 0.999),
+        w_adv: float = 1.0,
+        d_reset_threshold: float = 5e-6,
+        batch_size: int = 64,
+        device: torch.device = torch.device("cpu"),
+        amp_dtype: torch.dtype | None = None,
+        augment: Callable | None = None,
+        rng: torch.Generator | None = None,
+    ):
+        self.generator = generator
+        self.discriminator = discriminator
+        self.terms = nn.ModuleList(terms)
+        self.lr, self.betas, self.w_adv = lr, tuple(betas), w_adv
+        self.d_reset_threshold = d_reset_threshold
+        self.batch_size = batch_size
+        self.device = device
+        self.amp_dtype = amp_dtype
+        self.augment = augment
+        self.rng = rng if rng is not None else torch.Generator().manual_seed(0)
+        self.n_discriminator_resets_ = 0
+        self.initialize()
+
+    # ----------------------------------------------------------------- set-up
+    def initialize(self) -> GANTrainer:
+        """Move modules to the device and create the two Adam optimizers."""
+        for module in (self.generator, self.discriminator, self.terms):
+            module.to(self.device).train()
+        g_params = list(self.generator.parameters())
+        d_params = list(self.discriminator.parameters())
+        for term in self.terms:
+            (d_params if term.side == "discriminator" else g_params).extend(term.parameters())
+        self.optimizer_g_ = torch.optim.Adam(g_params, lr=self.lr, betas=self.betas)
+        self.optimizer_d_ = torch.optim.Adam(d_params, lr=self.lr, betas=self.betas)
+        return self
+
+    def _autocast(self):
+        return torch.autocast(
+            self.device.type, dtype=self.amp_dtype or torch.float32,
+            enabled=self.amp_dtype is not None,
+        )
+
+    # ----------------------------------------------------------------- steps
+    def discriminator_step(self, ctx: StepContext) -> dict[str, torch.Tensor]:
+        """One update of the discriminator on real ``x`` vs detached ``x_hat``."""
+        with self._autocast():
+            logit_real, _ = self.discriminator(ctx.x)
+            logit_fake, _ = self.discriminator(ctx.x_hat.detach())
+            losses = {
+                "d_real": F.binary_cross_entropy_with_logits(
+                    logit_real.float(), torch.ones_like(logit_real, dtype=torch.float32)),
+                "d_fake": F.binary_cross_entropy_with_logits(
+                    logit_fake.float(), torch.zeros_like(logit_fake, dtype=torch.float32)),
+            }
+            for term in self.terms:
+                losses.update(term.discriminator_loss(ctx))
+        loss = sum(losses.values())
+        self.optimizer_d_.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer_d_.step()
+        losses["loss_d"] = loss
+        return losses
+
+    def generator_step(self, ctx: StepContext) -> dict[str, torch.Tensor]:
+        """One update of the generator: reconstruction + feature matching + terms."""
+        with self._autocast():
+            _, feat_fake = self.discriminator(ctx.x_hat)
+            with torch.no_grad():
+                _, feat_real = self.discriminator(ctx.x)
+            losses = {"rec": F.mse_loss(ctx.x_hat.float(), ctx.x.float())}
+            if self.w_adv:
+                losses["adv"] = self.w_adv * F.mse_loss(feat_fake.float(), feat_real.float())
+            for term in self.terms:
+                losses.update(term.generator_loss(ctx))
+        loss = sum(losses.values())
+        self.optimizer_g_.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer_g_.step()
+        losses["loss_g"] = loss
+        return losses
+
+    def train_step(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Discriminator then generator update on one batch; returns detached losses."""
+        if self.augment is not None:
+            x = self.augment(x, self.rng)
+        with self._autocast():
+            x_hat, latent, features = self.generator(x)
+        ctx = StepContext(x, x_hat, latent, features, self.generator, self.discriminator,
+                          self.rng)
+        losses = self.discriminator_step(ctx)
+        losses.update(self.generator_step(ctx))
+        if losses["loss_d"].item() < self.d_reset_threshold:
+            self.discriminator.apply(init_weights)
+            self.n_discriminator_resets_ += 1
+        return {name: value.detach() for name, value in losses.items()}
+
+    def train_epoch(self, data: torch.Tensor, progress=None) -> dict[str, float]:
+        """One pass over ``data`` (N, C, L) in shuffled batches; mean loss per term.
+
+        A final batch of one beat is dropped: batch normalisation cannot train on it.
+        """
+        n = len(data)
+        order = torch.randperm(n, generator=self.rng).to(data.device)
+        totals: dict[str, torch.Tensor] = {}
+        n_batches = 0
+        for start in range(0, n, self.batch_size):
+            index = order[start:start + self.batch_size]
+            if len(index) < 2:
+                continue
+            losses = self.train_step(data[index])
+            for name, value in losses.items():
+                totals[name] = totals.get(name, 0.0) + value.float()
+            n_batches += 1
+            if progress is not None:
+                progress.update(len(index))
+        means = {name: float(total) / max(n_batches, 1) for name, total in totals.items()}
+        bad = [name for name, value in means.items() if not math.isfinite(value)]
+        if bad:
+            raise TrainingDivergedError(
+                f"Training diverged: loss {', '.join(bad)} became NaN or infinite. Lower lr, "
+                "check the input scaling, or set mixed_precision=False."
+            )
+        return means
+
+    def validation_loss(self, data: torch.Tensor) -> float:
+        """Mean reconstruction error of ``data`` with the generator in eval mode."""
+        errors = reconstruction_errors(
+            self.generator, data, batch_size=max(self.batch_size, 1024), device=self.device,
+            amp_dtype=self.amp_dtype,
+        )
+        self.generator.train()
+        return float(errors.mean())
+
+    def fit(
+        self,
+        train: torch.Tensor,
+        validation: torch.Tensor | None = None,
+        *,
+        max_epochs: int,
+        n_iter_no_change: int | None = None,
+        tol: float = 0.0,
+        verbose: int = 0,
+    ) -> list[dict]:
+        """Train for ``max_epochs`` (or until early stopping); return the history.
+
+        With ``validation`` and ``n_iter_no_change``, training stops once the validation
+        reconstruction error has not improved by ``tol`` for that many epochs, and the
+        generator with the lowest validation error is kept. No labels are involved.
+        """
+        history: list[dict] = []
+        best, best_state, stale = math.inf, None, 0
+        started = time.perf_counter()
+        logger = EpochLogger(max_epochs, len(train), verbose)
+        for epoch in range(1, max_epochs + 1):
+            tic = time.perf_counter()
+            with logger.batch_bar(epoch) as bar:
+                record = {"epoch": epoch, **self.train_epoch(train, bar)}
+            if validation is not None:
+                record["val_rec"] = self.validation_loss(validation)
+            record["time"] = time.perf_counter() - tic
+            history.append(record)
+            logger.epoch_end(record, time.perf_counter() - started)
+            if validation is None or n_iter_no_change is None:
+                continue
+            if record["val_rec"] < best - tol:
+                best, stale = record["val_rec"], 0
+                best_state = copy.deepcopy(self.generator.state_dict())
+            else:
+                stale += 1
+                if stale >= n_iter_no_change:
+                    logger.message(f"early stop after epoch {epoch}: best val_rec {best:.5f}")
+                    break
+        if best_state is not None:
+            self.generator.load_state_dict(best_state)
+        return history
+
+
+class EpochLogger:
+    """Per-epoch loss lines with elapsed time and ETA (stderr), a batch bar at verbose>=2."""
+
+    def __init__(self, max_epochs: int, n_beats: int, verbose: int):
+        self.max_epochs, self.n_beats, self.verbose = max_epochs, n_beats, verbose
+
+    def batch_bar(self, epoch: int):
+        if self.verbose < 2:
+            return _NullBar()
+        from tqdm.auto import tqdm
+
+        return tqdm(total=self.n_beats, desc=f"epoch {epoch}/{self.max_epochs}", unit="beat",
+                    leave=False, file=sys.stderr)
+
+    def epoch_end(self, record: dict, elapsed: float) -> None:
+        if not self.verbose:
+            return
+        epoch = record["epoch"]
+        eta = elapsed / epoch * (self.max_epochs - epoch)
+        losses = "  ".join(
+            f"{k} {v:.4g}" for k, v in record.items() if k not in {"epoch", "time"}
+        )
+        self.message(
+            f"epoch {epoch:>3}/{self.max_epochs}  {losses}  "
+            f"{self.n_beats / record['time']:.0f} beats/s  elapsed {_hms(elapsed)}  "
+            f"ETA {_hms(eta)}"
+        )
+
+    def message(self, text: str) -> None:
+        if self.verbose:
+            print(text, file=sys.stderr, flush=True)
+
+
+class _NullBar:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _hms(seconds: float) -> str:
+    minutes, sec = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{sec:02d}" if hours else f"{minutes}:{sec:02d}"
+
+
+# --------------------------------------------------------------------- inference
+@torch.inference_mode()
+def iter_reconstructions(
+    generator: Generator,
+    X: np.ndarray | torch.Tensor,
+    *,
+    batch_size: int = 4096,
+    device: torch.device = torch.device("cpu"),
+    amp_dtype: torch.dtype | None = None,
+    progress: bool = False,
+) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+    """Yield ``(start, x, x_hat)`` chunks of float32 CPU-or-device tensors (B, C, L).
+
+    Beats are padded to the network's length for the forward pass and the reconstruction is
+    cropped back, so only real ticks count. Memory is bounded by ``batch_size``: a 24-hour
+    recording streams through in chunks.
+    """
+    was_training = generator.training
+    generator.eval()
+    length = X.shape[-1]
+    padded = generator.cfg.padded_length
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(X), desc="scoring", unit="beat", file=sys.stderr)
+    try:
+        for start in range(0, len(X), batch_size):
+            chunk = X[start:start + batch_size]
+            x = torch.as_tensor(chunk).to(device, torch.float32, non_blocking=True)
+            with torch.autocast(device.type, dtype=amp_dtype or torch.float32,
+                                enabled=amp_dtype is not None):
+                x_hat, _, _ = generator(pad_beats(x, padded))
+            yield start, x, x_hat[..., :length].float()
+            if bar is not None:
+                bar.update(len(chunk))
+    finally:
+        if bar is not None:
+            bar.close()
+        generator.train(was_training)
+
+
+def reconstruction_errors(generator: Generator, X, **kwargs) -> np.ndarray:
+    """Per-beat mean squared reconstruction error (BeatGAN's anomaly score), float64."""
+    out = np.empty(len(X), dtype=np.float64)
+    for start, x, x_hat in iter_reconstructions(generator, X, **kwargs):
+        out[start:start + len(x)] = (x - x_hat).pow(2).mean(dim=(1, 2)).double().cpu().numpy()
+    return out
