@@ -144,20 +144,27 @@ class BaseBeatDetector(OutlierMixin, BaseEstimator):
 
     def _validate_beats(self, X, *, reset: bool) -> np.ndarray:
         """Validate ``X`` and return a C-contiguous float32 array of shape (n, C, L)."""
-        ndim = X.ndim if hasattr(X, "ndim") else np.ndim(X)
+        ndim = getattr(X, "ndim", None)
+        if ndim is None and isinstance(X, (list, tuple)):
+            try:
+                ndim = np.ndim(X)
+            except ValueError:  # ragged nested lists: validate_data explains
+                ndim = None
         if ndim == 3:
             X = np.asarray(X)
             if not np.issubdtype(X.dtype, np.number) and X.dtype != object:
                 raise ValueError(f"X must hold numbers, got dtype {X.dtype}.")
             beat_shape = X.shape[1:]
             X = X.reshape(X.shape[0], beat_shape[0] * beat_shape[1])
-        elif ndim > 3:
+        elif ndim is not None and ndim > 3:
             raise ValueError(
                 "Expected beats of shape (n_beats, n_samples) or (n_beats, n_leads, n_samples); "
                 f"got an array with {ndim} dimensions."
             )
         else:
             beat_shape = None
+        if beat_shape is not None and not reset:
+            self._check_beat_shape(beat_shape)
         X = validate_data(
             self, X, reset=reset, dtype=(np.float32, np.float64), ensure_all_finite=True
         )
@@ -165,14 +172,19 @@ class BaseBeatDetector(OutlierMixin, BaseEstimator):
             beat_shape = (1, X.shape[1])
         if reset:
             self.n_leads_, self.beat_length_ = int(beat_shape[0]), int(beat_shape[1])
-        elif tuple(beat_shape) != (self.n_leads_, self.beat_length_):
+        else:
+            self._check_beat_shape(beat_shape)
+        return np.ascontiguousarray(X, dtype=np.float32).reshape(len(X), *beat_shape)
+
+    def _check_beat_shape(self, beat_shape) -> None:
+        check_is_fitted(self)
+        if tuple(beat_shape) != (self.n_leads_, self.beat_length_):
             raise ValueError(
                 f"X has beats of shape (n_leads, n_samples)={tuple(beat_shape)}, but "
                 f"{type(self).__name__} was fitted on beats of shape "
                 f"{(self.n_leads_, self.beat_length_)}. Pass beats with the same leads and "
                 "length as in fit (2-D input is read as a single lead)."
             )
-        return np.ascontiguousarray(X, dtype=np.float32).reshape(len(X), *beat_shape)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -402,7 +402,7 @@ class SIBeatGANDetector(BaseBeatDetector):
                     f"{path} is not a saved {cls.__name__} (format "
                     f"{metadata.get('format')!r}, expected {_SAVE_FORMAT!r})."
                 )
-            tensors = {key: f.get_tensor(key) for key in f.keys()}
+            tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118 (safe_open is no dict)
         state = json.loads(metadata["state"])
         detector = cls(**state["params"])
         for name, value in state["fitted"].items():

@@ -33,6 +33,9 @@ from torch import nn
 from .exceptions import TrainingDivergedError
 from .nn.networks import Discriminator, Generator, init_weights, pad_beats
 
+#: Default device of the engine and of inference.
+CPU = torch.device("cpu")
+
 __all__ = [
     "GANTrainer",
     "LossTerm",
@@ -124,7 +127,7 @@ class GANTrainer:
         w_adv: float = 1.0,
         d_reset_threshold: float = 5e-6,
         batch_size: int = 64,
-        device: torch.device = torch.device("cpu"),
+        device: torch.device = CPU,
         amp_dtype: torch.dtype | None = None,
         augment: Callable | None = None,
         rng: torch.Generator | None = None,
@@ -184,6 +187,8 @@ class GANTrainer:
 
     def generator_step(self, ctx: StepContext) -> dict[str, torch.Tensor]:
         """One update of the generator: reconstruction + feature matching + terms."""
+        # The discriminator's weights get no gradient here: computing it would be wasted work.
+        self.discriminator.requires_grad_(False)
         with self._autocast():
             _, feat_fake = self.discriminator(ctx.x_hat)
             with torch.no_grad():
@@ -196,6 +201,7 @@ class GANTrainer:
         loss = sum(losses.values())
         self.optimizer_g_.zero_grad(set_to_none=True)
         loss.backward()
+        self.discriminator.requires_grad_(True)
         self.optimizer_g_.step()
         losses["loss_g"] = loss
         return losses
@@ -350,7 +356,7 @@ def iter_reconstructions(
     X: np.ndarray | torch.Tensor,
     *,
     batch_size: int = 4096,
-    device: torch.device = torch.device("cpu"),
+    device: torch.device = CPU,
     amp_dtype: torch.dtype | None = None,
     progress: bool = False,
 ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:

@@ -13,6 +13,16 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+def pytest_configure(config):
+    # Tests assert behaviour, not speed: one intra-op thread keeps small-batch training fast
+    # and stable on shared 2-core machines, where spinning OpenMP threads oversubscribe.
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        return
+    torch.set_num_threads(1)
+
+
 def _find_data_home() -> Path | None:
     env = os.environ.get("BEATDETECT_DATA")
     for candidate in (Path(env) if env else None, SHARED_DATA):
@@ -39,7 +49,7 @@ def data_home() -> Path:
 @pytest.fixture(autouse=True)
 def _seed_everything():
     """Every test starts from the same global RNG state."""
-    np.random.seed(0)
+    np.random.seed(0)  # noqa: NPY002 - code under test may use the legacy global RNG
     try:
         import torch
     except ImportError:  # pragma: no cover

@@ -2,6 +2,7 @@
 
 from .networks import (
     BeatGANConfig,
+    ConvTranspose1d,
     Decoder,
     Discriminator,
     Encoder,
@@ -13,6 +14,7 @@ from .networks import (
 
 __all__ = [
     "BeatGANConfig",
+    "ConvTranspose1d",
     "Decoder",
     "Discriminator",
     "Encoder",

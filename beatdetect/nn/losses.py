@@ -202,7 +202,10 @@ def distillation_kl(
 
 
 def attention_map(feat: torch.Tensor, p: float = 2.0, length: int | None = None) -> torch.Tensor:
-    r"""Spatial attention of a 1-D feature map, :math:`a = \mathrm{normalize}(\mathrm{mean}_c |f|^p)`.
+    r"""Spatial attention of a 1-D feature map, normalised mean over channels of :math:`|f|^p`.
+
+    .. math:: a_b = \frac{m_b}{\lVert m_b \rVert_2}, \quad
+              m_{bt} = \frac{1}{C} \sum_{c=1}^{C} |f_{bct}|^p
 
     Zagoruyko and Komodakis's activation-based attention [4]_ for sequences: the mean over
     channels of :math:`|f_{bct}|^p`, optionally linearly resampled to ``length``, then

@@ -1,0 +1,58 @@
+"""ECG data for beatdetect: WFDB records, MIT-BIH, beat extraction, AAMI labels, splits.
+
+Data flows one way: a WFDB record (:func:`read_record`) or a numpy signal is band-pass
+filtered (:func:`bandpass_filter`), cut into beats around annotated or detected R peaks
+(:func:`extract_beats`, :func:`detect_r_peaks`) and scaled per beat; :func:`beats_from_record`
+and :func:`beats_from_signal` run the whole chain, :func:`load_mitbih` runs it over the
+MIT-BIH Arrhythmia Database with caching. Labels (AAMI classes, +1/-1) travel beside ``X``
+for evaluation with :func:`intra_patient_split` or :func:`inter_patient_split`.
+:func:`make_synthetic_beats` makes small labelled data for tests and examples.
+"""
+
+from ._home import get_data_home
+from .aami import AAMI_CLASSES, SYMBOL_TO_AAMI, aami_class, aami_to_y, is_beat
+from .beats import beats_from_record, beats_from_signal
+from .detection import detect_r_peaks
+from .mitbih import MITBIH_RECORDS, PACED_RECORDS, load_mitbih
+from .preprocessing import (
+    BEAT_LENGTH,
+    BEAT_WINDOW,
+    FILTER_BAND,
+    bandpass_filter,
+    extract_beats,
+    scale_beats_minmax,
+    window_samples,
+)
+from .splits import DS1_RECORDS, DS2_RECORDS, inter_patient_split, intra_patient_split
+from .synthetic import make_synthetic_beats
+from .wfdb_io import Recording, read_lead_names, read_record
+
+__all__ = [
+    "AAMI_CLASSES",
+    "BEAT_LENGTH",
+    "BEAT_WINDOW",
+    "DS1_RECORDS",
+    "DS2_RECORDS",
+    "FILTER_BAND",
+    "MITBIH_RECORDS",
+    "PACED_RECORDS",
+    "SYMBOL_TO_AAMI",
+    "Recording",
+    "aami_class",
+    "aami_to_y",
+    "bandpass_filter",
+    "beats_from_record",
+    "beats_from_signal",
+    "detect_r_peaks",
+    "extract_beats",
+    "get_data_home",
+    "inter_patient_split",
+    "intra_patient_split",
+    "is_beat",
+    "load_mitbih",
+    "make_synthetic_beats",
+    "read_lead_names",
+    "read_record",
+    "scale_beats_minmax",
+    "window_samples",
+]

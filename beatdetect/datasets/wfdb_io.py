@@ -1,0 +1,278 @@
+"""Reading WFDB records (header, signal, annotations) with clear errors.
+
+wfdb reports damaged files with whatever numpy or the parser raises first (a broadcasting
+``ValueError`` for a short ``.dat``, an ``IndexError`` for a cut header). This module checks
+what it can before reading, and turns every failure into a
+:class:`~beatdetect.exceptions.DataError` naming the record and the file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from numbers import Integral
+from pathlib import Path
+
+import numpy as np
+import wfdb
+
+from ..exceptions import DataError, DataNotFoundError
+
+__all__ = ["Recording", "read_lead_names", "read_record"]
+
+#: Bytes per sample of the uncompressed WFDB signal formats (PhysioNet's WFDB ``signal(5)``
+#: manual page). The FLAC formats 508/516/524 are absent: their size is not predictable.
+BYTES_PER_SAMPLE = {
+    "8": 1,
+    "16": 2,
+    "24": 3,
+    "32": 4,
+    "61": 2,
+    "80": 1,
+    "160": 2,
+    "212": 1.5,
+    "310": 4 / 3,
+    "311": 4 / 3,
+}
+#: File name suffixes accepted in place of a bare record path.
+RECORD_SUFFIXES = (".hea", ".dat", ".atr")
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One WFDB record read into memory.
+
+    Attributes
+    ----------
+    name : str
+        Record name (file name without extension).
+    path : pathlib.Path
+        Record path without extension, as wfdb expects it.
+    signal : ndarray of float64, shape (n_samples, n_leads)
+        Physical units (usually mV); invalid samples are NaN.
+    fs : float
+        Sampling rate in Hz.
+    lead_names : tuple of str
+        Name of each column of ``signal``.
+    units : tuple of str
+        Physical unit of each column.
+    ann_sample : ndarray of int64 or None
+        Sample index of each annotation, None when the record has no annotation file.
+    ann_symbol : ndarray of str or None
+        Annotation symbol (``"N"``, ``"V"``, ``"+"``...), aligned with ``ann_sample``.
+    """
+
+    name: str
+    path: Path
+    signal: np.ndarray
+    fs: float
+    lead_names: tuple[str, ...]
+    units: tuple[str, ...]
+    ann_sample: np.ndarray | None = None
+    ann_symbol: np.ndarray | None = None
+
+
+def _record_path(path) -> Path:
+    path = Path(os.fspath(path)).expanduser()
+    return path.with_suffix("") if path.suffix in RECORD_SUFFIXES else path
+
+
+def _sibling(path: Path, extension: str) -> Path:
+    # Not with_suffix: record names such as "s0010_re" or "a.b" must keep every character.
+    return path.with_name(f"{path.name}.{extension}")
+
+
+def _check_signal_files(header: wfdb.Record, path: Path) -> None:
+    """Fail early, naming the file, when a signal file is missing or shorter than declared."""
+    if not header.sig_len or not header.file_name:
+        return
+    frame_bytes: dict[str, float] = {}
+    offsets: dict[str, int] = {}
+    for i, file_name in enumerate(header.file_name):
+        per_sample = BYTES_PER_SAMPLE.get(str(header.fmt[i]))
+        if per_sample is None:
+            return
+        spf = (header.samps_per_frame or [1] * header.n_sig)[i] or 1
+        frame_bytes[file_name] = frame_bytes.get(file_name, 0.0) + per_sample * spf
+        offsets[file_name] = (header.byte_offset or [None] * header.n_sig)[i] or 0
+    for file_name, per_frame in frame_bytes.items():
+        file_path = path.parent / file_name
+        if not file_path.is_file():
+            raise DataNotFoundError(
+                f"Signal file {file_path} of record {path.name!r} is missing "
+                f"(named in {_sibling(path, 'hea')})."
+            )
+        expected = offsets[file_name] + math.ceil(header.sig_len * per_frame)
+        actual = file_path.stat().st_size
+        if actual < expected:
+            raise DataError(
+                f"Signal file {file_path} is truncated: {actual} bytes, but header "
+                f"{_sibling(path, 'hea')} declares {header.sig_len} samples needing {expected} "
+                "bytes. Download the record again."
+            )
+
+
+def _select_leads(lead_names: Sequence[str], leads, path: Path) -> list[int]:
+    if leads is None:
+        return list(range(len(lead_names)))
+    if isinstance(leads, (str, Integral)):
+        leads = (leads,)
+    if len(leads) == 0:
+        raise DataError("leads is empty: name at least one lead, or pass leads=None for all.")
+    indices = []
+    for lead in leads:
+        if isinstance(lead, Integral) and not isinstance(lead, bool):
+            if not 0 <= lead < len(lead_names):
+                raise DataError(
+                    f"Record {path.name!r} ({path}) has {len(lead_names)} leads "
+                    f"{list(lead_names)}; lead index {lead} is out of range."
+                )
+            indices.append(int(lead))
+        elif isinstance(lead, str) and lead in lead_names:
+            indices.append(list(lead_names).index(lead))
+        else:
+            raise DataError(
+                f"Record {path.name!r} ({path}) has no lead {lead!r}; its leads are "
+                f"{list(lead_names)}."
+            )
+    return indices
+
+
+def _read_annotations(path: Path, extension: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        ann = wfdb.rdann(str(path), extension)
+    except Exception as err:  # wfdb raises ValueError, IndexError, ... on damaged files
+        raise DataError(
+            f"Could not read annotation file {_sibling(path, extension)} of record "
+            f"{path.name!r}; it may be truncated or damaged: {type(err).__name__}: {err}"
+        ) from err
+    sample = np.asarray(ann.sample, dtype=np.int64)
+    symbol = np.asarray(ann.symbol if ann.symbol is not None else [], dtype=str)
+    if symbol.shape != sample.shape:
+        raise DataError(
+            f"Annotation file {_sibling(path, extension)} has {sample.size} positions but "
+            f"{symbol.size} symbols."
+        )
+    return sample, symbol
+
+
+def _read_header(path: Path):
+    header_file = _sibling(path, "hea")
+    if not header_file.is_file():
+        raise DataNotFoundError(
+            f"No WFDB header {header_file}: record {path.name!r} is not in {path.parent}."
+        )
+    try:
+        header = wfdb.rdheader(str(path))
+    except Exception as err:  # wfdb's header parser fails with IndexError, ValueError, ...
+        raise DataError(
+            f"Could not parse WFDB header {header_file}; it may be truncated or damaged: "
+            f"{type(err).__name__}: {err}"
+        ) from err
+    if isinstance(header, wfdb.Record):
+        # A header cut short still parses: it just describes fewer signals than it declares.
+        names = [name for name in (header.sig_name or []) if name is not None]
+        if len(names) != (header.n_sig or 0):
+            raise DataError(
+                f"Could not parse WFDB header {header_file}: it declares {header.n_sig} "
+                f"signals but describes {len(names)}; it may be truncated or damaged."
+            )
+    return header
+
+
+def read_lead_names(path) -> tuple[str, ...]:
+    """Lead names of a WFDB record, from its header alone (no signal is read).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Record path without extension.
+
+    Returns
+    -------
+    lead_names : tuple of str
+
+    Examples
+    --------
+    >>> read_lead_names("mitdb/114")  # doctest: +SKIP
+    ('V5', 'MLII')
+    """
+    return tuple(str(name) for name in (_read_header(_record_path(path)).sig_name or []))
+
+
+def read_record(path, leads=None, *, annotation="atr") -> Recording:
+    """Read a WFDB record: signal in physical units, sampling rate, leads, annotations.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Record path without extension (``".../mitdb/100"``); a path ending in ``.hea``,
+        ``.dat`` or ``.atr`` is accepted too.
+    leads : str, int or sequence of str/int, optional
+        Leads to return, in this order: names as in the header (``"MLII"``) or channel
+        positions. None returns every lead in file order.
+    annotation : str or None, default="atr"
+        Extension of the annotation file to read if it exists (PhysioNet's reference beat
+        annotations are ``atr``). None skips annotations.
+
+    Returns
+    -------
+    recording : Recording
+        ``ann_sample`` / ``ann_symbol`` are None when there is no annotation file.
+
+    Raises
+    ------
+    DataNotFoundError
+        The header or a signal file does not exist.
+    DataError
+        A file is truncated or damaged, or a requested lead is not in the record.
+
+    Examples
+    --------
+    >>> rec = read_record("mitdb/114", leads="MLII")  # doctest: +SKIP
+    >>> rec.lead_names, rec.signal.shape, rec.fs  # doctest: +SKIP
+    (('MLII',), (650000, 1), 360.0)
+    """
+    path = _record_path(path)
+    header = _read_header(path)
+    if isinstance(header, wfdb.Record):
+        _check_signal_files(header, path)
+    try:
+        record = wfdb.rdrecord(str(path), physical=True, m2s=True)
+    except FileNotFoundError as err:
+        raise DataNotFoundError(
+            f"A file of record {path.name!r} is missing: {err.filename or err}"
+        ) from err
+    except Exception as err:  # damaged signal files surface as numpy errors inside wfdb
+        raise DataError(
+            f"Could not read the signal of record {path.name!r} ({path}); a file may be "
+            f"truncated or damaged: {type(err).__name__}: {err}"
+        ) from err
+    signal = record.p_signal
+    lead_names = tuple(str(name) for name in (record.sig_name or []))
+    if signal is None or signal.ndim != 2 or signal.shape[1] != len(lead_names):
+        raise DataError(f"Record {path.name!r} ({path}) holds no readable signal.")
+    if record.sig_len and signal.shape[0] != record.sig_len:
+        raise DataError(
+            f"Record {path.name!r} ({path}) declares {record.sig_len} samples but "
+            f"{signal.shape[0]} were read; the signal file may be truncated."
+        )
+    if not record.fs or record.fs <= 0:
+        raise DataError(f"Record {path.name!r} ({path}) has no valid sampling rate.")
+    columns = _select_leads(lead_names, leads, path)
+    units = tuple(str(unit) for unit in (record.units or [""] * len(lead_names)))
+    ann_sample = ann_symbol = None
+    if annotation is not None and _sibling(path, annotation).is_file():
+        ann_sample, ann_symbol = _read_annotations(path, annotation)
+    return Recording(
+        name=path.name,
+        path=path,
+        signal=np.ascontiguousarray(signal[:, columns], dtype=np.float64),
+        fs=float(record.fs),
+        lead_names=tuple(lead_names[i] for i in columns),
+        units=tuple(units[i] for i in columns),
+        ann_sample=ann_sample,
+        ann_symbol=ann_symbol,
+    )

@@ -1,0 +1,285 @@
+"""SIBeatGANDetector: the scikit-learn contract, determinism, persistence, bad input."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from beatdetect import SIBeatGANDetector
+from beatdetect.base import tukey_offset
+from beatdetect.datasets import make_synthetic_beats
+from beatdetect.metrics import SCORERS, anomaly_roc_auc
+from beatdetect.model_selection import NormalOnlyKFold
+
+#: A small network with a higher learning rate: ~150 steps reach a useful model in seconds.
+SMALL = dict(base_filters=8, latent_dim=16, lr=1e-3, max_epochs=5, batch_size=32,
+             mixed_precision=False, device="cpu", random_state=0)
+
+
+@pytest.fixture(scope="module")
+def beats():
+    train = make_synthetic_beats(n_normal=1024, n_anomalous=0, random_state=0)
+    test = make_synthetic_beats(n_normal=150, n_anomalous=60, random_state=1)
+    return train, test
+
+
+@pytest.fixture(scope="module")
+def fitted(beats):
+    return SIBeatGANDetector(**SMALL).fit(beats[0].X)
+
+
+def test_fit_sets_fitted_state(fitted, beats):
+    assert fitted.n_leads_ == 1 and fitted.beat_length_ == 320
+    assert fitted.n_features_in_ == 320
+    assert fitted.n_iter_ == SMALL["max_epochs"] == len(fitted.history_)
+    assert {"loss_d", "loss_g", "rec", "adv", "time"} <= set(fitted.history_[0])
+    assert next(fitted.generator_.parameters()).device.type == "cpu"
+    assert not fitted.generator_.training
+
+
+def test_training_reduces_reconstruction_error(fitted):
+    rec = [h["rec"] for h in fitted.history_]
+    assert rec[-1] < 0.2 * rec[0]
+
+
+def test_ranks_injected_anomalies(fitted, beats):
+    test = beats[1]
+    scores = fitted.score_samples(test.X)
+    assert scores.dtype == np.float64 and scores.shape == (len(test.X),)
+    assert anomaly_roc_auc(test.y, scores) > 0.9
+
+
+def test_predict_is_sign_of_decision_function(fitted, beats):
+    X = beats[1].X
+    decision = fitted.decision_function(X)
+    np.testing.assert_array_equal(decision, fitted.score_samples(X) - fitted.offset_)
+    np.testing.assert_array_equal(fitted.predict(X), np.where(decision < 0, -1, 1))
+    assert fitted.predict(X).dtype.kind == "i"
+
+
+def test_contamination_auto_is_tukey_fence_of_training_scores(fitted, beats):
+    assert fitted.offset_ == pytest.approx(tukey_offset(fitted.score_samples(beats[0].X)))
+
+
+@pytest.mark.parametrize("contamination", [0.05, 0.2])
+def test_contamination_sets_training_outlier_fraction(beats, contamination):
+    det = SIBeatGANDetector(**{**SMALL, "max_epochs": 1}, contamination=contamination)
+    flagged = det.fit_predict(beats[0].X[:400]) == -1
+    assert flagged.mean() == pytest.approx(contamination, abs=0.01)
+
+
+def test_same_seed_same_scores_bit_for_bit(beats, fitted):
+    again = SIBeatGANDetector(**SMALL).fit(beats[0].X)
+    np.testing.assert_array_equal(again.score_samples(beats[1].X),
+                                  fitted.score_samples(beats[1].X))
+
+
+def test_other_seed_other_scores(beats, fitted):
+    other = SIBeatGANDetector(**{**SMALL, "random_state": 1}).fit(beats[0].X)
+    assert not np.array_equal(other.score_samples(beats[1].X), fitted.score_samples(beats[1].X))
+
+
+def test_fit_leaves_global_torch_rng_alone(beats):
+    state = torch.get_rng_state()
+    SIBeatGANDetector(**{**SMALL, "max_epochs": 1}).fit(beats[0].X[:64])
+    assert torch.equal(state, torch.get_rng_state())
+
+
+def test_2d_and_3d_inputs_are_the_same_beats(beats, fitted):
+    X = beats[1].X
+    np.testing.assert_array_equal(fitted.score_samples(X[:, 0, :]), fitted.score_samples(X))
+    det2d = SIBeatGANDetector(**{**SMALL, "max_epochs": 1}).fit(beats[0].X[:200, 0, :])
+    det3d = SIBeatGANDetector(**{**SMALL, "max_epochs": 1}).fit(beats[0].X[:200])
+    np.testing.assert_array_equal(det2d.score_samples(X), det3d.score_samples(X))
+
+
+def test_multi_lead_beats():
+    data = make_synthetic_beats(n_normal=96, n_anomalous=0, n_leads=2, random_state=0)
+    det = SIBeatGANDetector(**{**SMALL, "max_epochs": 1}).fit(data.X)
+    assert det.n_leads_ == 2 and det.reconstruct(data.X[:5]).shape == (5, 2, 320)
+
+
+def test_any_beat_length_is_padded_and_cropped():
+    X = np.random.default_rng(0).uniform(-1, 1, size=(40, 1, 50)).astype(np.float32)
+    det = SIBeatGANDetector(**{**SMALL, "max_epochs": 1}).fit(X)
+    assert det.reconstruct(X).shape == X.shape
+    assert det.explain(X).shape == X.shape
+
+
+def test_explanation_adds_up_to_the_anomaly_score(fitted, beats):
+    X = beats[1].X[:20]
+    residual = fitted.explain(X)
+    assert residual.shape == X.shape and (residual >= 0).all()
+    np.testing.assert_allclose(residual.mean(axis=(1, 2)), -fitted.score_samples(X), rtol=1e-5)
+
+
+def test_explanation_peaks_where_the_beat_was_changed(fitted, beats):
+    x = beats[0].X[:1].copy()
+    x[0, 0, 250:270] = 1.0  # a square bump in the T-wave region
+    residual = fitted.explain(x)[0, 0]
+    assert 240 <= int(np.argmax(residual)) <= 280
+
+
+def test_score_feature_weight_adds_discriminator_residual(fitted, beats):
+    X = beats[1].X
+    det = clone(fitted).set_params(score_feature_weight=1.0)
+    det.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})
+    with_features = det.score_samples(X)
+    assert (with_features < fitted.score_samples(X)).all()
+    assert anomaly_roc_auc(beats[1].y, with_features) > 0.9
+
+
+def test_time_warp_augmentation_trains(beats):
+    det = SIBeatGANDetector(**{**SMALL, "max_epochs": 1}, time_warp=0.2).fit(beats[0].X[:256])
+    assert np.isfinite(det.score_samples(beats[1].X)).all()
+
+
+def test_early_stopping_on_held_out_training_beats(beats):
+    det = SIBeatGANDetector(**{**SMALL, "max_epochs": 20}, early_stopping=True,
+                            n_iter_no_change=2, tol=1e9).fit(beats[0].X[:256])
+    # tol is unreachable, so no epoch after the first counts as an improvement.
+    assert det.n_iter_ == 3
+    assert all("val_rec" in h for h in det.history_)
+
+
+def test_verbose_reports_epochs_with_eta(beats, capsys):
+    SIBeatGANDetector(**{**SMALL, "max_epochs": 2}, verbose=1).fit(beats[0].X[:64])
+    err = capsys.readouterr().err
+    assert err.count("ETA") == 2 and "epoch   2/2" in err and "beats/s" in err
+
+
+def test_bfloat16_scoring_close_to_float32(fitted, beats):
+    X = beats[1].X
+    det = clone(fitted).set_params(mixed_precision=True)
+    det.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})
+    fp32, bf16 = fitted.score_samples(X), det.score_samples(X)
+    np.testing.assert_allclose(bf16, fp32, rtol=0.1, atol=1e-3)
+    assert abs(anomaly_roc_auc(beats[1].y, bf16) - anomaly_roc_auc(beats[1].y, fp32)) < 0.01
+
+
+def test_pickle_round_trip(fitted, beats):
+    loaded = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(loaded.score_samples(beats[1].X),
+                                  fitted.score_samples(beats[1].X))
+
+
+def test_save_load_round_trip_without_pickle(fitted, beats, tmp_path):
+    from safetensors import safe_open
+
+    path = fitted.save(tmp_path / "model.safetensors")
+    with safe_open(str(path), framework="pt") as f:  # plain tensors + JSON metadata
+        assert any(k.startswith("generator.") for k in f.keys())  # noqa: SIM118
+    loaded = SIBeatGANDetector.load(path)
+    assert loaded.get_params() == fitted.get_params()
+    assert loaded.offset_ == fitted.offset_ and loaded.history_ == fitted.history_
+    np.testing.assert_array_equal(loaded.score_samples(beats[1].X),
+                                  fitted.score_samples(beats[1].X))
+
+
+def test_load_rejects_foreign_safetensors(tmp_path):
+    from safetensors.torch import save_file
+
+    path = tmp_path / "other.safetensors"
+    save_file({"w": torch.zeros(2)}, str(path))
+    with pytest.raises(ValueError, match="is not a saved SIBeatGANDetector"):
+        SIBeatGANDetector.load(path)
+
+
+def test_save_before_fit_raises(tmp_path):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        SIBeatGANDetector().save(tmp_path / "m.safetensors")
+
+
+def test_pipeline_clone_and_grid_search(beats):
+    train, test = beats
+    X = np.concatenate([train.X[:768], test.X])
+    y = np.concatenate([np.ones(768, dtype=int), test.y])
+    # ~460 normal training beats per fold in batches of 16: ~140 steps per fit.
+    pipe = make_pipeline(FunctionTransformer(), SIBeatGANDetector(**{**SMALL, "batch_size": 16}))
+    search = GridSearchCV(
+        pipe, {"sibeatgandetector__w_adv": [0.0, 1.0]}, scoring=SCORERS, refit="auc",
+        cv=NormalOnlyKFold(n_splits=2, random_state=0),
+    ).fit(X, y)
+    assert set(search.cv_results_["param_sibeatgandetector__w_adv"]) == {0.0, 1.0}
+    assert search.best_score_ > 0.8
+    assert search.predict(X).shape == (len(X),)
+
+
+# --------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    ("X", "match"),
+    [
+        (np.full((10, 320), np.nan, dtype=np.float32), "NaN"),
+        (np.full((10, 320), np.inf, dtype=np.float32), "infinity"),
+        (np.zeros(320, dtype=np.float32), "Expected 2D array"),
+        (np.zeros((4, 1, 1, 320), dtype=np.float32), "4 dimensions"),
+        (np.zeros((0, 320), dtype=np.float32), "0 sample"),
+        (np.array([["a", "b"], ["c", "d"]]), "could not convert|numbers"),
+        (np.zeros((1, 320), dtype=np.float32), "at least 2 beats"),
+    ],
+)
+def test_bad_training_input(X, match):
+    with pytest.raises(ValueError, match=match):
+        SIBeatGANDetector(**SMALL).fit(X)
+
+
+def test_other_lead_count_at_predict(fitted):
+    with pytest.raises(ValueError, match=r"fitted on beats of shape \(1, 320\)"):
+        fitted.score_samples(np.zeros((3, 2, 320), dtype=np.float32))
+
+
+def test_other_length_at_predict(fitted):
+    with pytest.raises(ValueError, match="X has 300 features, but SIBeatGANDetector is expecting"):
+        fitted.predict(np.zeros((3, 300), dtype=np.float32))
+
+
+def test_nan_at_predict(fitted):
+    X = np.zeros((3, 1, 320), dtype=np.float32)
+    X[1, 0, 5] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        fitted.decision_function(X)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [({"contamination": 0.7}, "contamination"), ({"lr": -1.0}, "lr"),
+     ({"batch_size": 1}, "batch_size"), ({"mixed_precision": "yes"}, "mixed_precision")],
+)
+def test_bad_parameters_rejected_at_fit(params, match):
+    X = np.zeros((8, 320), dtype=np.float32)
+    with pytest.raises(ValueError, match=match):
+        SIBeatGANDetector(**params).fit(X)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_requested_without_gpu_is_a_clear_error():
+    with pytest.raises(ValueError, match="cuda"):
+        SIBeatGANDetector(**{**SMALL, "device": "cuda"}).fit(np.zeros((8, 320), np.float32))
+
+
+# --------------------------------------------------------------------------- real data
+@pytest.mark.realdata
+def test_ranks_real_ventricular_beats_above_held_out_normals(data_home, tmp_path):
+    """End to end on MIT-BIH: train on normal beats only, V beats must rank as anomalous."""
+    from beatdetect.datasets import load_mitbih
+
+    data = load_mitbih(data_home, records=["106", "119", "208", "233"],
+                       cache_dir=tmp_path, verbose=False)
+    rng = np.random.default_rng(0)
+    normal = rng.permutation(np.flatnonzero(data.aami == "N"))
+    train, held_out = normal[:3000], normal[3000:4000]
+    ventricular = np.flatnonzero(data.aami == "V")
+    det = SIBeatGANDetector(max_epochs=4, random_state=0).fit(data.X[train])
+    test = np.r_[held_out, ventricular]
+    auc = anomaly_roc_auc(data.aami[test] == "V", det.score_samples(data.X[test]),
+                          anomaly_label=True)
+    assert auc > 0.9
