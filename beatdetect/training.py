@@ -216,7 +216,14 @@ class GANTrainer:
                           self.rng)
         losses = self.discriminator_step(ctx)
         losses.update(self.generator_step(ctx))
-        if losses["loss_d"].item() < self.d_reset_threshold:
+        loss_d, loss_g = losses["loss_d"].item(), losses["loss_g"].item()
+        if not (math.isfinite(loss_d) and math.isfinite(loss_g)):
+            bad = [name for name, value in losses.items() if not torch.isfinite(value).all()]
+            raise TrainingDivergedError(
+                f"Training diverged: loss {', '.join(bad)} became NaN or infinite. Lower lr, "
+                "check the input scaling, or set mixed_precision=False."
+            )
+        if loss_d < self.d_reset_threshold:
             self.discriminator.apply(init_weights)
             self.n_discriminator_resets_ += 1
         return {name: value.detach() for name, value in losses.items()}
@@ -240,14 +247,7 @@ class GANTrainer:
             n_batches += 1
             if progress is not None:
                 progress.update(len(index))
-        means = {name: float(total) / max(n_batches, 1) for name, total in totals.items()}
-        bad = [name for name, value in means.items() if not math.isfinite(value)]
-        if bad:
-            raise TrainingDivergedError(
-                f"Training diverged: loss {', '.join(bad)} became NaN or infinite. Lower lr, "
-                "check the input scaling, or set mixed_precision=False."
-            )
-        return means
+        return {name: float(total) / max(n_batches, 1) for name, total in totals.items()}
 
     def validation_loss(self, data: torch.Tensor) -> float:
         """Mean reconstruction error of ``data`` with the generator in eval mode."""

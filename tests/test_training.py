@@ -1,0 +1,129 @@
+"""GANTrainer: the BeatGAN step, discriminator resets, divergence, loss-term slots."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from beatdetect.exceptions import TrainingDivergedError
+from beatdetect.nn.networks import BeatGANConfig, Discriminator, Generator, init_weights
+from beatdetect.training import GANTrainer, LossTerm, reconstruction_errors
+
+CFG = BeatGANConfig(length=64, base_filters=4, n_down=3, latent_dim=8)
+
+
+def make_trainer(**kwargs):
+    torch.manual_seed(0)
+    g, d = Generator(CFG), Discriminator(CFG)
+    g.apply(init_weights)
+    d.apply(init_weights)
+    kwargs.setdefault("rng", torch.Generator().manual_seed(0))
+    return GANTrainer(g, d, lr=1e-3, batch_size=16, **kwargs)
+
+
+def beats(n=64, seed=0):
+    t = torch.linspace(0, 1, CFG.length)
+    rng = torch.Generator().manual_seed(seed)
+    centre = 0.5 + 0.02 * torch.randn(n, 1, 1, generator=rng)
+    return torch.exp(-((t - centre) / 0.05) ** 2) * 2 - 1
+
+
+def test_train_step_updates_both_networks_and_reports_losses():
+    trainer = make_trainer()
+    g0 = [p.detach().clone() for p in trainer.generator.parameters()]
+    d0 = [p.detach().clone() for p in trainer.discriminator.parameters()]
+    losses = trainer.train_step(beats(16))
+    assert {"d_real", "d_fake", "loss_d", "rec", "adv", "loss_g"} <= set(losses)
+    assert all(not v.requires_grad for v in losses.values())
+    assert all(not torch.equal(a, b) for a, b in zip(g0, trainer.generator.parameters()))
+    assert all(not torch.equal(a, b) for a, b in zip(d0, trainer.discriminator.parameters()))
+    # The generator step freezes the discriminator only while it runs.
+    assert all(p.requires_grad for p in trainer.discriminator.parameters())
+
+
+def test_generator_loss_is_reconstruction_plus_weighted_feature_matching():
+    losses = make_trainer(w_adv=2.5).train_step(beats(16))
+    assert losses["loss_g"].item() == pytest.approx(
+        losses["rec"].item() + losses["adv"].item(), rel=1e-6)
+    no_adv = make_trainer(w_adv=0.0).train_step(beats(16))
+    assert "adv" not in no_adv
+    assert no_adv["loss_g"].item() == pytest.approx(no_adv["rec"].item(), rel=1e-6)
+
+
+def test_epochs_reduce_reconstruction_error():
+    trainer = make_trainer()
+    history = trainer.fit(beats(256), max_epochs=15)  # 240 steps
+    rec = [h["rec"] for h in history]
+    assert rec[-1] < 0.25 * rec[0]
+    assert all(later < earlier for earlier, later in zip(rec[::5], rec[5::5]))
+    assert len(history) == 15 and all(h["time"] > 0 for h in history)
+
+
+def test_discriminator_reinitialised_when_its_loss_collapses():
+    trainer = make_trainer(d_reset_threshold=1e9)  # every step counts as collapsed
+    trainer.train_epoch(beats(64))
+    assert trainer.n_discriminator_resets_ == 4  # 64 beats / batch 16
+
+
+def test_batch_of_one_is_skipped_not_crashing_batch_norm():
+    trainer = make_trainer()
+    trainer.train_epoch(beats(17))  # 16 + a lone beat
+
+
+def test_non_finite_loss_raises_clear_error():
+    trainer = make_trainer()
+    data = beats(32)
+    data[3, 0, 5] = float("inf")
+    with pytest.raises(TrainingDivergedError, match="NaN or infinite"):
+        trainer.train_epoch(data)
+
+
+class CountingTerm(LossTerm):
+    """A term with one parameter pulling the latent mean to zero, on the generator side."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.ones(()))
+        self.calls = {"d": 0, "g": 0}
+
+    def discriminator_loss(self, ctx):
+        self.calls["d"] += 1
+        return {}
+
+    def generator_loss(self, ctx):
+        self.calls["g"] += 1
+        return {"latent_l2": self.scale * ctx.latent.float().pow(2).mean()}
+
+
+def test_loss_terms_are_called_added_and_optimised():
+    term = CountingTerm()
+    trainer = make_trainer(terms=[term])
+    losses = trainer.train_step(beats(16))
+    assert term.calls == {"d": 1, "g": 1}
+    assert losses["loss_g"].item() == pytest.approx(
+        losses["rec"].item() + losses["adv"].item() + losses["latent_l2"].item(), rel=1e-5)
+    assert term.scale.item() != 1.0  # its parameter belongs to the generator's optimizer
+
+
+def test_early_stopping_keeps_best_generator():
+    trainer = make_trainer()
+    data, val = beats(64), beats(16, seed=1)
+    history = trainer.fit(data, val, max_epochs=30, n_iter_no_change=1, tol=1e9)
+    assert len(history) == 2
+    best = history[0]["val_rec"]
+    assert reconstruction_errors(trainer.generator, val).mean() == pytest.approx(best, rel=1e-5)
+
+
+def test_reconstruction_errors_are_per_beat_mse_over_real_ticks():
+    trainer = make_trainer()
+    x = beats(5).numpy()[..., :50]  # shorter than the network: padded, then cropped
+    errors = reconstruction_errors(trainer.generator, x, batch_size=2)
+    trainer.generator.eval()
+    with torch.no_grad():
+        from beatdetect.nn.networks import pad_beats
+
+        x_hat = trainer.generator(pad_beats(torch.from_numpy(x), CFG.padded_length))[0]
+    expected = ((x - x_hat[..., :50].numpy()) ** 2).mean(axis=(1, 2))
+    np.testing.assert_allclose(errors, expected, rtol=1e-5)
+    assert errors.dtype == np.float64
