@@ -8,6 +8,7 @@ from .networks import (
     Encoder,
     Generator,
     ProjectionHead,
+    Upsample2,
     init_weights,
     pad_beats,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "Encoder",
     "Generator",
     "ProjectionHead",
+    "Upsample2",
     "init_weights",
     "pad_beats",
 ]

@@ -6,6 +6,10 @@ and the decoder mirrors this with transposed convolutions ending in ``tanh``. He
 bottom length is derived from the input length (``padded_length / 2**n_down``), so 320
 samples give exactly the published network, and any other length is padded on the right
 (edge values) to the next multiple of ``2**n_down`` by :func:`pad_beats`.
+
+The decoder's transposed convolutions are computed as exact regular convolutions
+(:class:`Upsample2`, :class:`ConvTranspose1d`) because PyTorch runs 1-D transposed
+convolutions outside oneDNN, several times slower on CPUs.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ __all__ = [
     "Encoder",
     "Generator",
     "ProjectionHead",
+    "Upsample2",
     "init_weights",
     "pad_beats",
 ]
@@ -83,7 +88,7 @@ def pad_beats(x: torch.Tensor, length: int) -> torch.Tensor:
 
 def init_weights(module: nn.Module) -> None:
     """BeatGAN's initialisation (DCGAN): conv N(0, 0.02), batch-norm N(1, 0.02), bias 0."""
-    if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d, nn.Linear)):
+    if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d, nn.Linear, Upsample2)):
         nn.init.normal_(module.weight, 0.0, 0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
@@ -93,37 +98,63 @@ def init_weights(module: nn.Module) -> None:
 
 
 class ConvTranspose1d(nn.ConvTranspose1d):
-    """``nn.ConvTranspose1d`` with the same parameters and result, computed faster on CPU.
+    """``nn.ConvTranspose1d`` that maps a length-1 input (the latent code) as one matmul.
 
-    PyTorch runs 1-D transposed convolutions outside oneDNN, several times slower than a
-    regular convolution. BeatGAN's two shapes are rewritten exactly:
-
-    - kernel 4, stride 2, padding 1 (upsampling by two): output tick ``2m`` is
-      ``w3 x[m-1] + w1 x[m]`` and tick ``2m+1`` is ``w2 x[m] + w0 x[m+1]``: one kernel-2
-      convolution over the input padded by one on both sides, with ``2 * out_channels``
-      outputs, gives the even phase at positions ``0..L-1`` and the odd phase at
-      ``1..L``; interleaving them is the result, with no wasted multiply;
-    - stride 1, no padding, from a length-1 input (latent to bottom map): a matrix product.
-
-    Other configurations fall back to ``nn.ConvTranspose1d.forward``.
+    PyTorch runs 1-D transposed convolutions outside oneDNN; from a length-1 input with
+    stride 1 and no padding the layer is exactly ``z @ W`` with ``W`` the weight viewed as
+    (in_channels, out_channels * kernel), which needs no copy. Other inputs fall back to
+    ``nn.ConvTranspose1d.forward``.
     """
 
     def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
         plain = (self.groups == 1 and self.dilation == (1,) and self.output_padding == (0,)
-                 and output_size is None)
-        if plain and self.kernel_size == (4,) and self.stride == (2,) and self.padding == (1,):
-            return self._upsample2(x)
-        if plain and self.stride == (1,) and self.padding == (0,) and x.shape[-1] == 1:
+                 and self.stride == (1,) and self.padding == (0,) and output_size is None)
+        if plain and x.shape[-1] == 1:
             c_out, k = self.out_channels, self.kernel_size[0]
             y = (x[..., 0] @ self.weight.reshape(self.in_channels, c_out * k)).view(-1, c_out, k)
             return y if self.bias is None else y + self.bias[:, None]
         return super().forward(x, output_size)
 
-    def _upsample2(self, x: torch.Tensor) -> torch.Tensor:
-        w = self.weight.transpose(0, 1)  # (C_out, C_in, 4)
-        even = w[..., [3, 1]]  # taps on x[m-1], x[m]
-        odd = w[..., [2, 0]]  # taps on x[m], x[m+1]
-        y = F.conv1d(x, torch.cat([even, odd], dim=0), padding=1)  # (B, 2*C_out, L+1)
+
+class Upsample2(nn.Module):
+    """A transposed convolution with kernel 4, stride 2, padding 1, computed fast.
+
+    This is BeatGAN's upsampling layer. Output tick ``2m`` of the transposed convolution is
+    ``w3 x[m-1] + w1 x[m]`` and tick ``2m+1`` is ``w2 x[m] + w0 x[m+1]``: one kernel-2
+    convolution over the input padded by one on each side, with ``2 * out_channels``
+    outputs, gives the even phase at positions ``0..L-1`` and the odd phase at ``1..L``;
+    interleaving them is the result. oneDNN runs this regular convolution several times
+    faster than PyTorch's 1-D transposed convolution, with no wasted multiply.
+
+    The weight is stored directly in the convolution's layout ``(2 * out, in, 2)``, a
+    permutation of ``nn.ConvTranspose1d``'s ``(in, out, 4)``, so no rearrangement runs per
+    call. :meth:`from_conv_transpose` converts a stock layer exactly.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = False):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.weight = nn.Parameter(torch.empty(2 * out_channels, in_channels, 2))
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        # Same default initialisation as the transposed convolution it replaces.
+        bound = 1.0 / math.sqrt(out_channels * 4)
+        nn.init.uniform_(self.weight, -bound, bound)
+
+    @classmethod
+    def from_conv_transpose(cls, layer: nn.ConvTranspose1d) -> Upsample2:
+        """The exact equivalent of a stock (kernel 4, stride 2, padding 1) layer."""
+        if (layer.kernel_size, layer.stride, layer.padding) != ((4,), (2,), (1,)):
+            raise ValueError("only kernel 4, stride 2, padding 1 transposed convolutions")
+        new = cls(layer.in_channels, layer.out_channels, bias=layer.bias is not None)
+        w = layer.weight.detach().transpose(0, 1)  # (out, in, 4)
+        with torch.no_grad():
+            new.weight.copy_(torch.cat([w[..., [3, 1]], w[..., [2, 0]]], dim=0))
+            if layer.bias is not None:
+                new.bias.copy_(layer.bias)
+        return new
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.conv1d(x, self.weight, padding=1)  # (B, 2*C_out, L+1)
         c_out, length = self.out_channels, x.shape[-1]
         y = torch.stack([y[:, :c_out, :length], y[:, c_out:, 1:]], dim=-1)  # (B, C_out, L, 2)
         y = y.reshape(len(x), c_out, 2 * length)
@@ -172,11 +203,11 @@ class Decoder(nn.Module):
         ]
         for c_in, c_out in zip(channels[:-1], channels[1:]):
             layers += [
-                ConvTranspose1d(c_in, c_out, 4, 2, 1, bias=False),
+                Upsample2(c_in, c_out),
                 nn.BatchNorm1d(c_out),
                 nn.ReLU(inplace=True),
             ]
-        layers += [ConvTranspose1d(channels[-1], cfg.n_leads, 4, 2, 1, bias=False), nn.Tanh()]
+        layers += [Upsample2(channels[-1], cfg.n_leads), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

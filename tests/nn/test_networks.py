@@ -11,6 +11,7 @@ from beatdetect.nn.networks import (
     Discriminator,
     Generator,
     ProjectionHead,
+    Upsample2,
     pad_beats,
 )
 
@@ -58,17 +59,7 @@ def test_pad_beats_repeats_the_last_sample():
     assert pad_beats(x, 3) is x
 
 
-@pytest.mark.parametrize(
-    ("args", "length"),
-    [((8, 5, 4, 2, 1), 7), ((3, 2, 4, 2, 1), 1), ((6, 4, 10, 1, 0), 1), ((4, 3, 3, 1, 1), 6)],
-)
-@pytest.mark.parametrize("bias", [False, True])
-def test_fast_conv_transpose_equals_pytorch(args, length, bias):
-    torch.manual_seed(0)
-    fast = ConvTranspose1d(*args, bias=bias)
-    ref = torch.nn.ConvTranspose1d(*args, bias=bias)
-    ref.load_state_dict(fast.state_dict())
-    x = torch.randn(3, args[0], length, requires_grad=True)
+def _assert_same_function(fast, ref, x):
     x_ref = x.detach().clone().requires_grad_()
     y, y_ref = fast(x), ref(x_ref)
     torch.testing.assert_close(y, y_ref, rtol=1e-5, atol=1e-6)
@@ -76,7 +67,31 @@ def test_fast_conv_transpose_equals_pytorch(args, length, bias):
     y.backward(grad)
     y_ref.backward(grad)
     torch.testing.assert_close(x.grad, x_ref.grad, rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(fast.weight.grad, ref.weight.grad, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(("c_in", "c_out", "length"), [(8, 5, 7), (3, 2, 1), (1, 4, 16)])
+@pytest.mark.parametrize("bias", [False, True])
+def test_upsample2_equals_pytorch_transposed_convolution(c_in, c_out, length, bias):
+    torch.manual_seed(0)
+    ref = torch.nn.ConvTranspose1d(c_in, c_out, 4, 2, 1, bias=bias)
+    fast = Upsample2.from_conv_transpose(ref)
+    assert sum(p.numel() for p in fast.parameters()) == sum(p.numel() for p in ref.parameters())
+    _assert_same_function(fast, ref, torch.randn(3, c_in, length, requires_grad=True))
+
+
+def test_upsample2_rejects_other_shapes():
+    with pytest.raises(ValueError, match="kernel 4, stride 2, padding 1"):
+        Upsample2.from_conv_transpose(torch.nn.ConvTranspose1d(2, 2, 3, 1, 1))
+
+
+@pytest.mark.parametrize(("args", "length"), [((6, 4, 10, 1, 0), 1), ((4, 3, 3, 1, 1), 6)])
+@pytest.mark.parametrize("bias", [False, True])
+def test_latent_projection_equals_pytorch(args, length, bias):
+    torch.manual_seed(0)
+    fast = ConvTranspose1d(*args, bias=bias)
+    ref = torch.nn.ConvTranspose1d(*args, bias=bias)
+    ref.load_state_dict(fast.state_dict())
+    _assert_same_function(fast, ref, torch.randn(3, args[0], length, requires_grad=True))
 
 
 def test_projection_head_pools_over_time():
