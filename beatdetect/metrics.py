@@ -24,6 +24,8 @@ __all__ = [
 
 #: AAMI class of normal beats; every other AAMI class counts as anomalous.
 NORMAL_AAMI_CLASS = "N"
+#: Every AAMI class (a copy of ``beatdetect.datasets.aami.AAMI_CLASSES``, which imports us).
+_AAMI_CLASSES = frozenset({"N", "S", "V", "F", "Q"})
 
 
 def anomaly_indicator(y, anomaly_label=None) -> np.ndarray:
@@ -37,9 +39,13 @@ def anomaly_indicator(y, anomaly_label=None) -> np.ndarray:
         - ``{-1, +1}`` (scikit-learn outlier detectors): -1 is the anomaly;
         - ``{0, 1}`` (anomaly-detection datasets, PyOD): 1 is the anomaly;
         - booleans: True is the anomaly;
-        - AAMI class strings (``"N"``, ``"S"``, ``"V"``, ``"F"``, ``"Q"``): all but N.
+        - AAMI class strings (``"N"``, ``"S"``, ``"V"``, ``"F"``, ``"Q"``): all but N;
+          other strings (e.g. raw MIT-BIH symbols, where ``"L"`` is normal) raise.
 
-        A single class present (e.g. only ``+1``) is read with the same rules.
+        Object arrays (pandas columns) are read by the values they hold.
+
+        A single class present is read with the same rules, {-1, +1} first: only ``1``
+        means all normal, only ``0`` all normal, only ``-1`` all anomalous.
     anomaly_label : scalar, optional
         The label that marks anomalies, overriding the inference above.
 
@@ -61,10 +67,19 @@ def anomaly_indicator(y, anomaly_label=None) -> np.ndarray:
         raise ValueError(f"y must be 1-D, got shape {y.shape}.")
     if anomaly_label is not None:
         return y == anomaly_label
+    if y.dtype == object:  # e.g. a pandas column: numbers, booleans or strings inside
+        y = np.asarray(y.tolist())
     if y.dtype == bool:
         return y.copy()
     if y.dtype.kind in "USO":
-        return y.astype(str) != NORMAL_AAMI_CLASS
+        y = y.astype(str)
+        unknown = sorted(set(np.unique(y).tolist()) - _AAMI_CLASSES)
+        if unknown:
+            raise ValueError(
+                f"String labels must be AAMI classes {sorted(_AAMI_CLASSES)}, got {unknown}: "
+                "map beat symbols with beatdetect.datasets.aami_class, or pass anomaly_label."
+            )
+        return y != NORMAL_AAMI_CLASS
     values = set(np.unique(y).tolist())
     if values <= {-1, 1}:
         return y == -1
@@ -185,7 +200,7 @@ def per_class_scores(aami, normality_score, classes=("S", "V", "F", "Q")) -> dic
     --------
     >>> r = per_class_scores(["N", "N", "V", "S"], [1.0, 0.9, 0.1, 0.95])
     >>> r["V"]["auc"], r["S"]["auc"]
-    (1.0, 0.0)
+    (1.0, 0.5)
     """
     aami = np.asarray(aami).astype(str)
     score = np.asarray(normality_score, dtype=np.float64)

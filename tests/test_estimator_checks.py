@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from importlib.util import find_spec
+
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from beatdetect import SIBeatGANDetector
+from beatdetect.baselines import (
+    AutoencoderDetector,
+    BeatFlattener,
+    IsolationForestDetector,
+    OneClassSVMDetector,
+    PCADetector,
+    PyODDetector,
+)
 
 
 def small_detectors():
@@ -14,6 +24,15 @@ def small_detectors():
             max_epochs=2, base_filters=4, n_layers=2, latent_dim=4, batch_size=32,
             mixed_precision=False, device="cpu", random_state=0,
         ),
+        PCADetector(),
+        IsolationForestDetector(n_estimators=10, random_state=0),
+        OneClassSVMDetector(max_train=100, random_state=0),
+        AutoencoderDetector(
+            max_epochs=2, base_filters=4, n_layers=2, latent_dim=4, batch_size=32,
+            device="cpu", random_state=0,
+        ),
+        *([PyODDetector()] if find_spec("pyod") else []),  # optional dependency: KNN
+        BeatFlattener(),
     ]
 
 
