@@ -272,7 +272,8 @@ class GANTrainer:
 
         With ``validation`` and ``n_iter_no_change``, training stops once the validation
         reconstruction error has not improved by ``tol`` for that many epochs, and the
-        generator with the lowest validation error is kept. No labels are involved.
+        generator and discriminator of the epoch with the lowest validation error are kept
+        (the discriminator matters when scores use its features). No labels are involved.
         """
         history: list[dict] = []
         best, best_state, stale = math.inf, None, 0
@@ -291,14 +292,16 @@ class GANTrainer:
                 continue
             if record["val_rec"] < best - tol:
                 best, stale = record["val_rec"], 0
-                best_state = copy.deepcopy(self.generator.state_dict())
+                best_state = copy.deepcopy(
+                    (self.generator.state_dict(), self.discriminator.state_dict()))
             else:
                 stale += 1
                 if stale >= n_iter_no_change:
                     logger.message(f"early stop after epoch {epoch}: best val_rec {best:.5f}")
                     break
         if best_state is not None:
-            self.generator.load_state_dict(best_state)
+            self.generator.load_state_dict(best_state[0])
+            self.discriminator.load_state_dict(best_state[1])
         return history
 
 

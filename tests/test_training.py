@@ -115,6 +115,23 @@ def test_early_stopping_keeps_best_generator():
     assert reconstruction_errors(trainer.generator, val).mean() == pytest.approx(best, rel=1e-5)
 
 
+def test_early_stopping_restores_the_discriminator_of_the_best_epoch():
+    trainer = make_trainer()
+    data, val = beats(64), beats(16, seed=1)
+    snapshots = []
+    original = trainer.train_epoch
+
+    def recording_epoch(*args, **kwargs):
+        out = original(*args, **kwargs)
+        snapshots.append({k: v.clone() for k, v in trainer.discriminator.state_dict().items()})
+        return out
+
+    trainer.train_epoch = recording_epoch
+    trainer.fit(data, val, max_epochs=30, n_iter_no_change=1, tol=1e9)
+    for name, value in trainer.discriminator.state_dict().items():
+        assert torch.equal(value, snapshots[0][name])
+
+
 def test_reconstruction_errors_are_per_beat_mse_over_real_ticks():
     trainer = make_trainer()
     x = beats(5).numpy()[..., :50]  # shorter than the network: padded, then cropped
