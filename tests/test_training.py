@@ -59,7 +59,7 @@ def test_epochs_reduce_reconstruction_error():
     blocks = rec.reshape(5, 5).mean(axis=1)
     assert blocks[-1] < 0.4 * rec[0]
     assert blocks[0] > blocks[2] > blocks[4]
-    assert len(history) == 15 and all(h["time"] > 0 for h in history)
+    assert len(history) == 25 and all(h["time"] > 0 for h in history)
 
 
 def test_discriminator_reinitialised_when_its_loss_collapses():
