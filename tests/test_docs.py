@@ -1,0 +1,77 @@
+"""The documentation site: every page in the navigation exists, and the strict build passes.
+
+``mkdocs build --strict`` fails on a broken link, a missing page or an API object that
+mkdocstrings cannot find, so a docstring or a page that drifts from the code fails here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "mkdocs.yml"
+DOCS = REPO / "docs"
+#: Figures are committed: keep each one small.
+MAX_FIGURE_BYTES = 200_000
+
+
+def _nav_pages(nav) -> list[str]:
+    """Markdown paths listed in a mkdocs ``nav`` (nested lists and dicts), URLs left out."""
+    if isinstance(nav, str):
+        return [] if "://" in nav else [nav]
+    if isinstance(nav, dict):
+        return [page for value in nav.values() for page in _nav_pages(value)]
+    if isinstance(nav, list):
+        return [page for item in nav for page in _nav_pages(item)]
+    return []
+
+
+def _config() -> dict:
+    yaml = pytest.importorskip("yaml", reason="PyYAML (a mkdocs dependency) is not installed")
+    return yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+
+
+def test_every_page_in_nav_exists():
+    pages = _nav_pages(_config()["nav"])
+    assert "index.md" in pages
+    missing = [page for page in pages if not (DOCS / page).is_file()]
+    assert not missing, f"pages listed in mkdocs.yml nav but missing from docs/: {missing}"
+
+
+def test_referenced_figures_exist_and_are_small():
+    pattern = re.compile(r"!\[[^\]]*\]\((?:\.\./)*(figures/[^)\s]+)\)")
+    referenced = {m for page in DOCS.rglob("*.md")
+                  for m in pattern.findall(page.read_text(encoding="utf-8"))}
+    assert referenced, "no figure is referenced by the pages"
+    missing = sorted(f for f in referenced if not (DOCS / f).is_file())
+    assert not missing, f"run `python docs/make_figures.py` to make {missing}"
+    large = {f: (DOCS / f).stat().st_size for f in referenced
+             if (DOCS / f).stat().st_size > MAX_FIGURE_BYTES}
+    assert not large, f"figures over {MAX_FIGURE_BYTES} bytes: {large}"
+
+
+def test_strict_build(tmp_path):
+    for module in ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python"):
+        pytest.importorskip(
+            module, reason=f"{module} is not installed: pip install -e '.[docs]' to build the docs"
+        )
+    site = tmp_path / "site"
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(CONFIG),
+         "--site-dir", str(site)],
+        cwd=REPO, capture_output=True, text=True, env=env, timeout=900, check=False,
+    )
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-6000:]}"
+    for page in _nav_pages(_config()["nav"]):
+        html = site / ("index.html" if page == "index.md" else
+                       page.removesuffix(".md").removesuffix("/index") + "/index.html")
+        assert html.is_file(), f"{page} was not rendered to {html.relative_to(site)}"
+    api = (site / "api" / "beatdetect" / "index.html").read_text(encoding="utf-8")
+    assert 'id="beatdetect.detector.SIBeatGANDetector"' in api
