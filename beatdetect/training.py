@@ -12,7 +12,8 @@ One step on a batch ``x`` (Zhou et al., 2019; Algorithm 1 of the paper):
 2. Discriminator: ``L_D = BCE(D(x), 1) + BCE(D(x_hat.detach()), 0) + sum(terms)``.
 3. Generator: ``L_G = ||x - x_hat||^2 + w_adv * ||f_D(x) - f_D(x_hat)||^2 + sum(terms)``,
    with ``f_D`` the discriminator's last feature map after its update, as published.
-4. When ``L_D`` collapses below ``d_reset_threshold`` the discriminator is re-initialised,
+4. When the real-vs-fake part of ``L_D`` collapses below ``d_reset_threshold`` the
+   discriminator is re-initialised,
    as in the paper's code, so the generator keeps receiving a useful signal.
 """
 
@@ -223,7 +224,9 @@ class GANTrainer:
                 f"Training diverged: loss {', '.join(bad)} became NaN or infinite. Lower lr, "
                 "check the input scaling, or set mixed_precision=False."
             )
-        if loss_d < self.d_reset_threshold:
+        # Only the adversarial part: extra discriminator terms (contrastive) must not mask
+        # a collapse of the real-vs-fake loss.
+        if (losses["d_real"] + losses["d_fake"]).item() < self.d_reset_threshold:
             self.discriminator.apply(init_weights)
             self.n_discriminator_resets_ += 1
         return {name: value.detach() for name, value in losses.items()}

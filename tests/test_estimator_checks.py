@@ -24,6 +24,12 @@ def small_detectors():
             max_epochs=2, base_filters=4, n_layers=2, latent_dim=4, batch_size=32,
             mixed_precision=False, device="cpu", random_state=0,
         ),
+        # The full self-improving model: self-teacher distillation, contrastive on D and G.
+        SIBeatGANDetector(
+            max_epochs=2, base_filters=4, n_layers=2, latent_dim=4, batch_size=32,
+            mixed_precision=False, device="cpu", random_state=0, distill="self",
+            contrastive=True, contrastive_on="both",
+        ),
         PCADetector(),
         IsolationForestDetector(n_estimators=10, random_state=0),
         OneClassSVMDetector(max_train=100, random_state=0),

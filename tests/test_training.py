@@ -68,6 +68,22 @@ def test_discriminator_reinitialised_when_its_loss_collapses():
     assert trainer.n_discriminator_resets_ == 4  # 64 beats / batch 16
 
 
+class ConstantDiscriminatorTerm(LossTerm):
+    side = "discriminator"
+
+    def discriminator_loss(self, ctx):
+        return {"extra": torch.tensor(10.0)}
+
+
+def test_reset_looks_at_the_adversarial_loss_only():
+    trainer = make_trainer(terms=[ConstantDiscriminatorTerm()], d_reset_threshold=1e3)
+    trainer.train_epoch(beats(32))
+    assert trainer.n_discriminator_resets_ == 2  # the extra 10 does not hide the collapse
+    trainer = make_trainer(terms=[ConstantDiscriminatorTerm()], d_reset_threshold=1e-12)
+    trainer.train_epoch(beats(32))
+    assert trainer.n_discriminator_resets_ == 0
+
+
 def test_batch_of_one_is_skipped_not_crashing_batch_norm():
     trainer = make_trainer()
     trainer.train_epoch(beats(17))  # 16 + a lone beat

@@ -1,0 +1,286 @@
+"""Benchmark jobs: planning them, running one, and remembering the finished ones.
+
+A job is one (protocol, fold, seed, model): fit a detector on the training beats, score
+the test beats. The job function :func:`fit_and_score` never sees a label (it receives the
+beats and the positions of the training and test beats), so no label can leak into
+training or model selection; metrics are computed afterwards by the caller.
+
+:class:`ResultsStore` keeps the finished jobs of an output folder: every job's scores go to
+``scores/<key>.npz`` and its row to the journal ``results.jsonl``, each written to a
+temporary file and moved into place (``os.replace`` is atomic), so an interrupted run leaves
+only whole results behind and a rerun skips every job whose key is in the journal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["Job", "ResultsStore", "build_detector", "fit_and_score", "plan_jobs"]
+
+
+def _canonical(obj) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _make_detector(name, **params):
+    from ..baselines import make_detector  # late: importing the baselines imports torch
+
+    return make_detector(name, **params)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One fit-and-score of the benchmark.
+
+    Attributes
+    ----------
+    protocol : str
+    fold : int
+    seed : int
+    model : str
+        Label of the model in the results (the detector name unless renamed,
+        ``--model noadv=sibeatgan``).
+    detector : str
+        Name given to :func:`beatdetect.baselines.make_detector`.
+    params : dict
+        Constructor parameters (``random_state`` excluded: it is ``seed``).
+    max_train : int or None
+    n_folds : int
+    data : str
+        Fingerprint of the beats (:func:`~beatdetect.benchmark.protocols.data_fingerprint`).
+    """
+
+    protocol: str
+    fold: int
+    seed: int
+    model: str
+    detector: str
+    params: dict = field(default_factory=dict, hash=False)
+    max_train: int | None = None
+    n_folds: int = 5
+    data: str = ""
+
+    @property
+    def key(self) -> str:
+        """Stable id of everything that determines the job's result."""
+        spec = {"protocol": self.protocol, "fold": self.fold, "seed": self.seed,
+                "detector": self.detector, "params": self.params,
+                "max_train": self.max_train, "n_folds": self.n_folds, "data": self.data}
+        digest = hashlib.sha256(_canonical(spec).encode()).hexdigest()[:12]
+        return f"{self.protocol}-f{self.fold}-s{self.seed}-{self.model}-{digest}"
+
+
+def _accepted_params(detector: str) -> set[str]:
+    return set(_make_detector(detector).get_params())
+
+
+def plan_jobs(preset, models=None, params=None, *, data_id: str = "") -> list[Job]:
+    """Every job of a preset, in a stable order (protocol, fold, seed, model).
+
+    Parameters
+    ----------
+    preset : Preset
+    models : sequence of str, optional
+        Model specs: a detector name (``"pca"``) or ``"label=name"`` to run a detector
+        under another label (e.g. twice with different parameters). Default
+        ``preset.models``.
+    params : dict of str to dict, optional
+        Parameters per model label, over the preset's defaults (``preset.model_params``,
+        ``epochs`` as ``max_epochs``, ``batch_size``).
+    data_id : str
+        Fingerprint of the beats, part of each job's key.
+
+    Returns
+    -------
+    jobs : list of Job
+
+    Raises
+    ------
+    ValueError
+        Unknown detector, parameter or parameter value (checked before anything runs).
+    """
+    specs = _parse_models(preset.models if models is None else models)
+    params = dict(params or {})
+    labels = {label for label, _ in specs}
+    stray = sorted(set(params) - labels)
+    if stray:
+        raise ValueError(
+            f"Parameters given for {stray}, which are not benchmarked models "
+            f"({', '.join(label for label, _ in specs)})."
+        )
+    resolved = {}
+    for label, name in specs:
+        accepted = _accepted_params(name)
+        merged = dict(preset.model_params.get(name, {}))
+        for key, value in (("max_epochs", preset.epochs), ("batch_size", preset.batch_size)):
+            if value is not None and key in accepted:
+                merged[key] = value
+        merged.update(params.get(label, {}))
+        unknown = sorted(set(merged) - accepted)
+        if unknown:
+            raise ValueError(
+                f"Model {label!r} ({name}) has no parameter(s) {unknown}; its parameters are "
+                f"{', '.join(sorted(accepted))}."
+            )
+        merged.pop("random_state", None)
+        detector = _make_detector(name, **merged)
+        if hasattr(detector, "_validate_params"):
+            try:
+                detector._validate_params()
+            except (ValueError, TypeError) as err:
+                raise ValueError(f"Model {label!r}: {err}") from err
+        resolved[label] = (name, merged)
+
+    jobs = []
+    for protocol in preset.protocols:
+        folds = preset.folds if protocol == "intra" else (0,)
+        for fold in folds:
+            for seed in preset.seeds:
+                for label, (name, merged) in resolved.items():
+                    jobs.append(Job(protocol=protocol, fold=int(fold), seed=int(seed),
+                                    model=label, detector=name, params=merged,
+                                    max_train=preset.max_train, n_folds=preset.n_folds,
+                                    data=data_id))
+    return jobs
+
+
+def _parse_models(models) -> list[tuple[str, str]]:
+    if isinstance(models, str):
+        models = [models]
+    specs, seen = [], set()
+    for spec in models:
+        label, _, name = str(spec).partition("=")
+        label, name = (label.strip(), name.strip()) if name else (label.strip(), label.strip())
+        if not label or not name:
+            raise ValueError(f"Bad model {spec!r}: use NAME or LABEL=NAME.")
+        if label in seen:
+            raise ValueError(f"Model {label!r} is given twice; rename one with LABEL=NAME.")
+        seen.add(label)
+        specs.append((label, name.lower()))
+    if not specs:
+        raise ValueError("No model to benchmark.")
+    return specs
+
+
+def build_detector(detector: str, params: dict, seed: int):
+    """The unfitted detector of a job, seeded with ``seed`` when it takes a random_state."""
+    det = _make_detector(detector, **params)
+    if "random_state" in det.get_params():
+        det.set_params(random_state=seed)
+    return det
+
+
+def fit_and_score(detector: str, params: dict, seed: int, X, train_idx, test_idx) -> dict:
+    """Fit a detector on ``X[train_idx]`` and score ``X[test_idx]``: one benchmark job.
+
+    Receives no labels. Runs on a local process or a Dask worker; the caller limits threads.
+
+    Returns
+    -------
+    result : dict
+        ``scores`` (``score_samples`` of the test beats, float64), ``offset`` (the
+        detector's threshold), ``fit_seconds``, ``score_seconds``, ``n_train``, ``n_test``,
+        ``n_iter`` (epochs run, when the detector reports them).
+    """
+    det = build_detector(detector, params, seed)
+    X_train = np.asarray(X[train_idx])
+    start = time.perf_counter()
+    det.fit(X_train)
+    fit_seconds = time.perf_counter() - start
+    X_test = np.asarray(X[test_idx])
+    start = time.perf_counter()
+    scores = np.asarray(det.score_samples(X_test), dtype=np.float64)
+    score_seconds = time.perf_counter() - start
+    return {
+        "scores": scores,
+        "offset": float(getattr(det, "offset_", np.nan)),
+        "fit_seconds": fit_seconds,
+        "score_seconds": score_seconds,
+        "n_train": len(X_train),
+        "n_test": len(X_test),
+        "n_iter": getattr(det, "n_iter_", None),
+    }
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and ``os.replace`` (atomic)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+class ResultsStore:
+    """Finished jobs of an output folder: the journal ``results.jsonl`` and ``scores/``.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        The benchmark's output folder (created when needed).
+    """
+
+    JOURNAL = "results.jsonl"
+    SCORES = "scores"
+
+    def __init__(self, out_dir):
+        self.out_dir = Path(out_dir)
+        self.journal = self.out_dir / self.JOURNAL
+        self.scores_dir = self.out_dir / self.SCORES
+
+    def rows(self) -> dict[str, dict]:
+        """Rows of the finished jobs by key (the last one wins if a key repeats)."""
+        if not self.journal.is_file():
+            return {}
+        rows = {}
+        for line in self.journal.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                rows[row["key"]] = row
+        return rows
+
+    def scores_path(self, key: str) -> Path:
+        return self.scores_dir / f"{key}.npz"
+
+    def add(self, row: dict, scores: np.ndarray, labels: np.ndarray) -> None:
+        """Record a finished job: its scores and test labels, then its row (atomically)."""
+        import io
+
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, scores=np.asarray(scores, dtype=np.float64),
+                            labels=np.asarray(labels).astype(str))
+        _atomic_write(self.scores_path(row["key"]), buffer.getvalue())
+        previous = self.journal.read_bytes() if self.journal.is_file() else b""
+        if previous and not previous.endswith(b"\n"):
+            previous += b"\n"
+        line = (json.dumps(row, sort_keys=False, allow_nan=True) + "\n").encode("utf-8")
+        _atomic_write(self.journal, previous + line)
+
+    def load_scores(self, key: str):
+        """``(scores, labels)`` of a finished job, or None when the file is missing."""
+        path = self.scores_path(key)
+        if not path.is_file():
+            return None
+        with np.load(path, allow_pickle=False) as npz:
+            return npz["scores"], npz["labels"]

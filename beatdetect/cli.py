@@ -1,0 +1,463 @@
+"""The ``beatdetect`` command: flags in, library calls out.
+
+::
+
+    beatdetect benchmark --preset quick --model sibeatgan --model pca --out results/quick
+    beatdetect report results/quick/results.json [--readme README.md [--check]]
+    beatdetect fit --records 100 101 103 --epochs 10 --out model.safetensors
+    beatdetect score 105 --model model.safetensors --out-csv 105.csv --out-png 105.png
+
+Errors (a missing file, a bad flag value, data that cannot be found) print one message and
+return a non-zero exit code, without a traceback (``--traceback`` shows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["build_parser", "main"]
+
+#: Exit codes: success, error, usage error (argparse), interrupted (128 + SIGINT).
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+# --------------------------------------------------------------------------- value parsing
+def parse_value(text: str):
+    """A flag value as a Python value: numbers, true/false/null, JSON, else the string.
+
+    Examples
+    --------
+    >>> [parse_value(v) for v in ("3", "1e-4", "true", "None", "[1, 2]", "cpu")]
+    [3, 0.0001, True, None, [1, 2], 'cpu']
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def parse_assignment(text: str) -> tuple[str, object]:
+    """``"key=value"`` -> ``("key", parsed value)``."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"Bad parameter {text!r}: write KEY=VALUE, e.g. w_adv=1.0.")
+    return key.strip(), parse_value(value.strip())
+
+
+def parse_model_params(assignments) -> dict[str, dict]:
+    """``["sibeatgan.w_adv=1.0", ...]`` -> ``{"sibeatgan": {"w_adv": 1.0}}``."""
+    params: dict[str, dict] = {}
+    for text in assignments or ():
+        key, value = parse_assignment(text)
+        model, dot, name = key.partition(".")
+        if not dot or not model or not name:
+            raise ValueError(
+                f"Bad parameter {text!r}: write MODEL.KEY=VALUE, e.g. sibeatgan.w_adv=1.0."
+            )
+        params.setdefault(model, {})[name] = value
+    return params
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _max_train(text: str):
+    return None if text.lower() in {"all", "none"} else _positive_int(text)
+
+
+# --------------------------------------------------------------------------- benchmark
+def cmd_benchmark(args) -> int:
+    from .benchmark import get_preset, run_benchmark
+
+    preset = get_preset(args.preset, protocols=args.protocol, folds=args.folds,
+                        seeds=args.seeds, epochs=args.epochs, batch_size=args.batch_size,
+                        models=args.model)
+    if hasattr(args, "max_train"):  # absent unless given: None ("all") is a value
+        preset = preset.replace(max_train=args.max_train)
+    out = Path(args.out) if args.out else Path("benchmark-results") / args.preset
+    result = run_benchmark(
+        out, preset, params=parse_model_params(args.param), data_home=args.data_home,
+        records=args.records, cache_dir=args.cache_dir, download=not args.no_download,
+        n_jobs=args.n_jobs, scheduler=args.scheduler, plots=not args.no_plots,
+        progress=not args.quiet,
+    )
+    print(result.markdown)
+    resumed = f", {result.n_skipped} resumed from earlier runs" if result.n_skipped else ""
+    _note(args, f"{result.n_run} jobs run{resumed}; {result.wall_seconds or 0:.0f} s of "
+                f"benchmark wall time. Preset {preset.name}: {preset.description}.")
+    _note(args, f"Results in {out}/: results.json, results.csv, results.md, "
+                f"{len(result.figures)} PNG figures.")
+    return EXIT_OK
+
+
+def cmd_report(args) -> int:
+    from .benchmark import load_results, render_markdown, update_readme
+
+    if args.readme:
+        changed = update_readme(args.readme, args.results, check=args.check)
+        if args.check:
+            if changed:
+                print(f"{args.readme}: the results section is stale; run `beatdetect report "
+                      f"{args.results} --readme {args.readme}`.", file=sys.stderr)
+                return EXIT_ERROR
+            return EXIT_OK
+        _note(args, f"{'Updated' if changed else 'Unchanged:'} {args.readme}")
+        return EXIT_OK
+    markdown = render_markdown(load_results(args.results))
+    if args.out:
+        Path(args.out).write_text(markdown, encoding="utf-8")
+    else:
+        print(markdown, end="")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- fit
+def _lead_choice(available, n_leads=1, requested=None) -> list[str]:
+    """Requested leads, else MLII when one lead is wanted and present, else the first ones."""
+    if requested:
+        return list(requested)
+    available = list(available)
+    if n_leads == 1 and "MLII" in available:
+        return ["MLII"]
+    if len(available) < n_leads:
+        raise ValueError(f"The record has leads {available}; the model needs {n_leads}.")
+    return available[:n_leads]
+
+
+def training_beats(*, records=None, record_dir=None, data_home=None, cache_dir=None,
+                   leads=None, download=True, verbose=True):
+    """Normal beats of MIT-BIH records, or of every WFDB record in a folder.
+
+    Annotated records give their normal (AAMI N) beats; unannotated ones all their
+    detected beats, taken as mostly normal.
+    """
+    from .datasets import beats_from_record, load_mitbih, read_lead_names
+
+    if records:
+        data = load_mitbih(data_home, records=records, leads=leads or ("MLII",),
+                           cache_dir=cache_dir, download=download, verbose=verbose)
+        return data.X[data.y == 1], list(data.records)
+    folder = Path(record_dir)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"No folder {folder}.")
+    headers = sorted(folder.glob("*.hea"))
+    if not headers:
+        raise FileNotFoundError(f"No WFDB records (*.hea files) in {folder}.")
+    chunks, names = [], []
+    for header in headers:
+        path = header.with_suffix("")
+        chosen = _lead_choice(read_lead_names(path), requested=leads)
+        beats = beats_from_record(path, leads=chosen)
+        chunks.append(beats.X if beats.y is None else beats.X[beats.y == 1])
+        names.append(path.name)
+    return np.concatenate(chunks), names
+
+
+def cmd_fit(args) -> int:
+    from .detector import SIBeatGANDetector
+
+    params = dict(parse_assignment(p) for p in args.param or ())
+    params.setdefault("max_epochs", args.epochs)
+    params.setdefault("random_state", args.seed)
+    params.setdefault("verbose", 0 if args.quiet else 1)
+    try:
+        det = SIBeatGANDetector(**params)
+    except TypeError:
+        known = ", ".join(sorted(SIBeatGANDetector().get_params()))
+        unknown = sorted(set(params) - set(SIBeatGANDetector().get_params()))
+        raise ValueError(f"SIBeatGANDetector has no parameter(s) {unknown}; its parameters "
+                         f"are {known}.") from None
+    X, names = training_beats(records=args.records, record_dir=args.record_dir,
+                              data_home=args.data_home, cache_dir=args.cache_dir,
+                              leads=args.leads, download=not args.no_download,
+                              verbose=not args.quiet)
+    if args.max_beats is not None and args.max_beats < len(X):
+        keep = np.random.default_rng(args.seed).choice(len(X), args.max_beats, replace=False)
+        X = X[np.sort(keep)]
+    _note(args, f"Training on {len(X):,} normal beats of {len(names)} record(s) "
+                f"({', '.join(names[:8])}{'...' if len(names) > 8 else ''}).")
+    det.fit(X)
+    path = det.save(args.out)
+    _note(args, f"Saved the fitted detector to {path} ({det.n_iter_} epochs, "
+                f"threshold offset_ = {det.offset_:.4g}).")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- score
+def resolve_record(record: str, data_home=None) -> Path:
+    """A WFDB record path from a path (with or without extension) or a MIT-BIH name."""
+    from .datasets import get_data_home
+
+    path = Path(record).expanduser()
+    if path.suffix in {".hea", ".dat", ".atr"}:
+        path = path.with_suffix("")
+    if path.with_suffix(".hea").is_file() or Path(f"{path}.hea").is_file():
+        return path
+    candidate = get_data_home(data_home) / "mitdb" / record
+    if Path(f"{candidate}.hea").is_file():
+        return candidate
+    raise FileNotFoundError(
+        f"No WFDB record {record!r}: neither {path}.hea nor {candidate}.hea exists. Pass the "
+        "record's path without extension, or a MIT-BIH record name with --data-home."
+    )
+
+
+def score_record(path, detector, *, leads=None):
+    """Beats, scores, flags and the recording of one WFDB record, scored by ``detector``."""
+    from .datasets import beats_from_record, read_lead_names, read_record
+
+    chosen = _lead_choice(read_lead_names(path), detector.n_leads_, leads)
+    beats = beats_from_record(path, leads=chosen, length=detector.beat_length_)
+    scores = detector.score_samples(beats.X)
+    flags = np.where(scores - detector.offset_ < 0, -1, 1)
+    recording = read_record(path, chosen, annotation=None)
+    return beats, scores, flags, recording
+
+
+def write_scores_csv(path, beats, scores, flags) -> None:
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        header = ["time_s", "sample", "score", "flag"]
+        annotated = beats.aami is not None
+        writer.writerow(header + (["aami"] if annotated else []))
+        for i, sample in enumerate(beats.sample):
+            row = [f"{sample / beats.fs:.4f}", int(sample), f"{scores[i]:.6g}", int(flags[i])]
+            writer.writerow(row + ([beats.aami[i]] if annotated else []))
+
+
+def scored_record_figure(beats, scores, flags, recording, detector, *, duration=10.0):
+    """One figure: the strip around the most anomalous beat, then that beat explained."""
+    from matplotlib.figure import Figure
+
+    from .datasets.preprocessing import BEAT_LENGTH, REFERENCE_FS
+    from .plotting import plot_explanation, plot_record_strip
+
+    worst = int(np.argmin(scores))
+    t_worst = beats.sample[worst] / beats.fs
+    start = max(0.0, min(t_worst - duration / 2, len(recording.signal) / beats.fs - duration))
+    fig = Figure(figsize=(12, 8), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.1, 1])
+    plot_record_strip(recording.signal, beats.fs, beats.sample, flags, scores=scores,
+                      start=start, duration=duration, lead_names=beats.lead_names, fig=top)
+    label = f", reference {beats.aami[worst]}" if beats.aami is not None else ""
+    # Beats are resampled windows of 320 samples at 360 Hz, whatever the record's rate.
+    beat_fs = REFERENCE_FS * detector.beat_length_ / BEAT_LENGTH
+    plot_explanation(detector, beats.X[worst:worst + 1], lead_names=beats.lead_names, fs=beat_fs,
+                     titles=[f"most anomalous beat: {t_worst:.2f} s{label}"], fig=bottom)
+    fig.suptitle(f"Record {recording.name}: {int((flags == -1).sum())} of {len(flags)} beats "
+                 "flagged")
+    return fig
+
+
+def cmd_score(args) -> int:
+    from .detector import SIBeatGANDetector
+    from .metrics import anomaly_average_precision, anomaly_roc_auc
+
+    model = Path(args.model)
+    if not model.is_file():
+        raise FileNotFoundError(f"No model file {model}: train one with `beatdetect fit`.")
+    detector = SIBeatGANDetector.load(model)
+    path = resolve_record(args.record, args.data_home)
+    beats, scores, flags, recording = score_record(path, detector, leads=args.leads)
+    out_csv = Path(args.out_csv or f"{path.name}_scores.csv")
+    out_png = Path(args.out_png or f"{path.name}_scores.png")
+    write_scores_csv(out_csv, beats, scores, flags)
+    fig = scored_record_figure(beats, scores, flags, recording, detector,
+                               duration=args.duration)
+    fig.savefig(out_png, dpi=110)
+    n_flagged = int((flags == -1).sum())
+    print(f"Record {path.name}: {len(scores):,} beats ({beats.r_peak_source}), "
+          f"{n_flagged:,} flagged ({100.0 * n_flagged / len(scores):.1f}%).")
+    if beats.y is not None and 0 < int((beats.y == -1).sum()) < len(beats.y):
+        print(f"Against the reference annotations (anomaly = positive): AUC "
+              f"{anomaly_roc_auc(beats.y, scores):.3f}, AP "
+              f"{anomaly_average_precision(beats.y, scores):.3f}.")
+    _note(args, f"Wrote {out_csv} and {out_png}.")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- parser
+def _note(args, text: str) -> None:
+    if not getattr(args, "quiet", False):
+        print(text, file=sys.stderr)
+
+
+def _add_data_flags(parser, *, download=True) -> None:
+    parser.add_argument("--data-home", metavar="DIR",
+                        help="folder holding mitdb/ (default: $BEATDETECT_DATA, then "
+                             "~/beatdetect_data)")
+    parser.add_argument("--cache-dir", metavar="DIR",
+                        help="cache of preprocessed beats (default: $BEATDETECT_CACHE, then "
+                             "<data home>/beatdetect_cache)")
+    if download:
+        parser.add_argument("--no-download", action="store_true",
+                            help="never download MIT-BIH from PhysioNet")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``beatdetect`` command."""
+    from . import __version__
+    from .benchmark.presets import PRESETS, PROTOCOLS
+
+    parser = argparse.ArgumentParser(
+        prog="beatdetect",
+        description="Unsupervised ECG heartbeat anomaly detection (BeatGAN and baselines).",
+    )
+    parser.add_argument("--version", action="version", version=f"beatdetect {__version__}")
+    parser.add_argument("--traceback", action="store_true",
+                        help="show the full traceback of errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    presets = "; ".join(f"{name}: {p.description}" for name, p in PRESETS.items())
+    bench = sub.add_parser(
+        "benchmark", help="benchmark detectors on MIT-BIH (resumable)",
+        description="Fit each model on normal training beats only and score the test beats "
+        "of each protocol, fold and seed; write JSON, CSV, a Markdown table and figures. "
+        f"Rerunning the same command resumes an interrupted run. Presets: {presets}.")
+    bench.add_argument("--preset", choices=sorted(PRESETS), default="quick",
+                       help="budget preset (default: quick)")
+    bench.add_argument("--model", action="append", metavar="NAME|LABEL=NAME",
+                       help="detector to run (repeat): sibeatgan, ae, pca, ocsvm, iforest, "
+                            "pyod; LABEL=NAME runs one under another label. Default: the "
+                            "preset's models")
+    bench.add_argument("--param", action="append", metavar="MODEL.KEY=VALUE",
+                       help="detector parameter (repeat), e.g. sibeatgan.w_adv=1.0")
+    bench.add_argument("--protocol", action="append", choices=PROTOCOLS,
+                       help="evaluation protocol (repeat); default: the preset's")
+    bench.add_argument("--folds", nargs="+", type=int, metavar="K",
+                       help="intra-patient folds to run (0-4)")
+    bench.add_argument("--seeds", nargs="+", type=int, metavar="SEED", help="seeds to run")
+    bench.add_argument("--max-train", type=_max_train, default=argparse.SUPPRESS,
+                       metavar="N|all",
+                       help="seeded subsample of training beats per job, or 'all'")
+    bench.add_argument("--epochs", type=_positive_int, metavar="N",
+                       help="max_epochs of the neural detectors")
+    bench.add_argument("--batch-size", type=_positive_int, metavar="N")
+    bench.add_argument("--records", nargs="+", metavar="R",
+                       help="load only these MIT-BIH records (default: all 44 non-paced)")
+    _add_data_flags(bench)
+    bench.add_argument("--out", metavar="DIR",
+                       help="output folder (default: benchmark-results/<preset>)")
+    bench.add_argument("--n-jobs", type=int, default=1, metavar="N",
+                       help="local processes running jobs side by side (default: 1)")
+    bench.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the jobs on a Dask cluster, e.g. tcp://10.0.0.5:8786")
+    bench.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    bench.add_argument("--quiet", action="store_true", help="no progress bars or notes")
+    bench.set_defaults(func=cmd_benchmark)
+
+    report = sub.add_parser("report", help="render the Markdown table of a results file",
+                            description="Print the Markdown tables of a results.json written "
+                            "by `beatdetect benchmark`, or write them into a README between "
+                            "'<!-- results:start -->' and '<!-- results:end -->'.")
+    report.add_argument("results", metavar="RESULTS.json",
+                        help="results.json (or the benchmark's output folder)")
+    report.add_argument("--out", metavar="FILE", help="write the Markdown here")
+    report.add_argument("--readme", metavar="README.md",
+                        help="replace the README's results section with the table")
+    report.add_argument("--check", action="store_true",
+                        help="with --readme: exit 1 if the section is stale, write nothing")
+    report.add_argument("--quiet", action="store_true")
+    report.set_defaults(func=cmd_report)
+
+    fit = sub.add_parser("fit", help="train SI-BeatGAN on normal beats and save it",
+                         description="Train SIBeatGANDetector on the normal beats of MIT-BIH "
+                         "records or of a folder of WFDB records, and save it (safetensors).")
+    source = fit.add_mutually_exclusive_group(required=True)
+    source.add_argument("--records", nargs="+", metavar="R", help="MIT-BIH records")
+    source.add_argument("--record-dir", metavar="DIR",
+                        help="folder of WFDB records (.hea/.dat, annotations optional)")
+    fit.add_argument("--out", required=True, metavar="FILE",
+                     help="where to save the model, e.g. model.safetensors")
+    fit.add_argument("--epochs", type=_positive_int, default=10, metavar="N",
+                     help="training epochs (default: 10)")
+    fit.add_argument("--param", action="append", metavar="KEY=VALUE",
+                     help="SIBeatGANDetector parameter (repeat), e.g. w_adv=1.0")
+    fit.add_argument("--seed", type=int, default=0, help="random_state (default: 0)")
+    fit.add_argument("--max-beats", type=_positive_int, metavar="N",
+                     help="train on a seeded subsample of N beats")
+    fit.add_argument("--leads", nargs="+", metavar="LEAD",
+                     help="leads to use (default: MLII when present, else the first lead)")
+    _add_data_flags(fit)
+    fit.add_argument("--quiet", action="store_true")
+    fit.set_defaults(func=cmd_fit)
+
+    score = sub.add_parser("score", help="score every beat of a recording",
+                           description="Score every beat of a WFDB recording (annotated or "
+                           "not) with a saved model; write a CSV (time, sample, score, flag, "
+                           "reference AAMI class when annotated) and a PNG (the strip around "
+                           "the most anomalous beat and its per-tick explanation). score is "
+                           "score_samples: higher = more normal; flag -1 = anomalous.")
+    score.add_argument("record", metavar="RECORD",
+                       help="record path without extension, or a MIT-BIH record name")
+    score.add_argument("--model", required=True, metavar="FILE",
+                       help="model saved by `beatdetect fit`")
+    score.add_argument("--out-csv", metavar="FILE",
+                       help="default: <record>_scores.csv")
+    score.add_argument("--out-png", metavar="FILE",
+                       help="default: <record>_scores.png")
+    score.add_argument("--leads", nargs="+", metavar="LEAD",
+                       help="leads to use (default: MLII when present, else the first ones)")
+    score.add_argument("--duration", type=float, default=10.0, metavar="S",
+                       help="seconds of ECG strip in the PNG (default: 10)")
+    _add_data_flags(score, download=False)
+    score.add_argument("--quiet", action="store_true")
+    score.set_defaults(func=cmd_score)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the ``beatdetect`` command; return its exit code.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    code : int
+        0 on success, 1 on an error, 2 on a usage error, 130 when interrupted.
+    """
+    from .exceptions import DataError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        hint = (" Finished jobs are saved: rerun the same command to resume."
+                if args.command == "benchmark" else "")
+        print(f"beatdetect {args.command}: interrupted.{hint}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (DataError, ValueError, OSError, ImportError) as err:
+        if args.traceback:
+            raise
+        print(f"beatdetect {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

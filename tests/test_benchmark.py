@@ -1,0 +1,310 @@
+"""The benchmark: protocols, presets, jobs, resuming, results files and the README table."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import beatdetect.benchmark.jobs as jobs_module
+from beatdetect.benchmark import (
+    PRESETS,
+    ResultsStore,
+    get_preset,
+    load_results,
+    plan_jobs,
+    render_markdown,
+    run_benchmark,
+    split_indices,
+    update_readme,
+)
+from beatdetect.benchmark.reporting import CSV_COLUMNS, README_END, README_START
+from beatdetect.datasets import make_synthetic_beats
+from beatdetect.exceptions import DataNotFoundError
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = {"base_filters": 8, "latent_dim": 8, "lr": 1e-3, "batch_size": 32,
+        "mixed_precision": False, "device": "cpu"}
+#: Every number of a row that does not depend on timing.
+METRICS = ("auc", "ap", "auc_S", "ap_S", "auc_V", "ap_V", "auc_Q", "ap_Q", "n_train", "n_test",
+           "n_anomalous", "offset", "n_iter")
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return make_synthetic_beats(n_normal=300, n_anomalous=45, random_state=0)
+
+
+def _synthetic_kwargs(synthetic, **changes):
+    kwargs = dict(models=["sibeatgan", "pca", "iforest"], params={"sibeatgan": TINY},
+                  data=synthetic, folds=(0, 1), epochs=1, max_train=120, plots=False,
+                  progress=False)
+    return {**kwargs, **changes}
+
+
+def _metrics(rows):
+    return [{m: r[m] for m in METRICS} | {"key": r["key"]} for r in rows]
+
+
+# --------------------------------------------------------------------------- presets, planning
+def test_presets_define_the_documented_budgets():
+    quick, cpu, paper = PRESETS["quick"], PRESETS["cpu"], PRESETS["paper"]
+    assert (quick.protocols, quick.folds, quick.seeds) == (("intra",), (0,), (0,))
+    assert (quick.max_train, quick.epochs) == (3000, 4)
+    assert cpu.protocols == ("intra", "inter") and cpu.folds == (0, 1, 2, 3, 4)
+    assert (paper.epochs, paper.batch_size, paper.folds, paper.max_train) == (
+        100, 64, (0, 1, 2, 3, 4), None)
+    assert get_preset("quick", seeds=[0, 1], epochs=None).seeds == (0, 1)
+    with pytest.raises(ValueError, match="Unknown preset 'fast'"):
+        get_preset("fast")
+    with pytest.raises(TypeError, match="Unknown preset field"):
+        get_preset("quick", fold=1)
+    with pytest.raises(ValueError, match="folds must be integers in"):
+        get_preset("quick", folds=(5,))
+
+
+def test_plan_jobs_order_params_and_keys():
+    preset = get_preset("quick", protocols=("intra", "inter"), folds=(0, 1), seeds=(0, 1))
+    jobs = plan_jobs(preset, ["sibeatgan", "noadv=sibeatgan", "pca"],
+                     {"noadv": {"w_adv": 0.0}}, data_id="d")
+    # intra: 2 folds x 2 seeds x 3 models; inter: one split x 2 seeds x 3 models
+    assert len(jobs) == 18 and len({j.key for j in jobs}) == 18
+    assert [(j.protocol, j.fold, j.seed, j.model) for j in jobs[:4]] == [
+        ("intra", 0, 0, "sibeatgan"), ("intra", 0, 0, "noadv"), ("intra", 0, 0, "pca"),
+        ("intra", 0, 1, "sibeatgan")]
+    assert {j.fold for j in jobs if j.protocol == "inter"} == {0}
+    first, noadv, pca = jobs[:3]
+    assert first.params == {"max_epochs": 4, "batch_size": 64}
+    assert noadv.detector == "sibeatgan" and noadv.params["w_adv"] == 0.0
+    assert pca.params == {}  # epochs and batch size only go to detectors that have them
+    again = plan_jobs(preset, ["sibeatgan", "noadv=sibeatgan", "pca"],
+                      {"noadv": {"w_adv": 0.0}}, data_id="d")
+    assert [j.key for j in again] == [j.key for j in jobs]  # keys are stable
+    other_data = plan_jobs(preset, ["pca"], data_id="e")
+    assert other_data[0].key != jobs[2].key
+
+
+@pytest.mark.parametrize(
+    ("models", "params", "match"),
+    [(["lstm"], None, "Unknown detector 'lstm'. Known detectors: ae, iforest"),
+     (["pca"], {"pca": {"depth": 3}}, r"has no parameter\(s\) \['depth'\]"),
+     (["sibeatgan"], {"sibeatgan": {"lr": -1.0}}, "'lr' parameter"),
+     (["pca"], {"ae": {"lr": 0.1}}, "not benchmarked models"),
+     (["pca", "pca"], None, "given twice")],
+)
+def test_plan_jobs_rejects_bad_models_and_params_before_running(models, params, match):
+    with pytest.raises(ValueError, match=match):
+        plan_jobs(PRESETS["quick"], models, params)
+
+
+def test_job_function_receives_no_labels():
+    import inspect
+
+    assert list(inspect.signature(jobs_module.fit_and_score).parameters) == [
+        "detector", "params", "seed", "X", "train_idx", "test_idx"]
+
+
+# --------------------------------------------------------------------------- synthetic runs
+def test_run_writes_json_csv_markdown_and_figures(synthetic, tmp_path):
+    result = run_benchmark(tmp_path, "quick", **_synthetic_kwargs(synthetic, plots=True))
+    assert result.n_run == 6 and result.n_skipped == 0
+    rows = result.rows
+    assert [(r["fold"], r["model"]) for r in rows] == [
+        (0, "sibeatgan"), (0, "pca"), (0, "iforest"), (1, "sibeatgan"), (1, "pca"),
+        (1, "iforest")]
+    for row in rows:
+        assert row["n_train"] == 120 and row["n_test"] == 60 + 45
+        assert row["n_anomalous"] == 45 and row["n_S"] + row["n_V"] + row["n_Q"] == 45
+        assert 0.0 <= row["auc"] <= 1.0 and row["fit_seconds"] > 0 and row["score_seconds"] > 0
+        assert row["auc_F"] is None  # no F beats in the synthetic data
+    assert min(r["auc"] for r in rows if r["model"] == "pca") > 0.95
+
+    saved = load_results(tmp_path / "results.json")
+    assert saved["rows"] == rows
+    assert saved["meta"]["preset"]["max_train"] == 120 and saved["meta"]["n_run"] == 6
+    with open(tmp_path / "results.csv", newline="") as fh:
+        table = list(csv.DictReader(fh))
+    assert tuple(table[0]) == CSV_COLUMNS and len(table) == 6
+    assert json.loads(table[0]["params"])["max_epochs"] == 1
+    assert float(table[1]["auc"]) == pytest.approx(rows[1]["auc"])
+    assert (tmp_path / "results.md").read_text() == render_markdown(saved) == result.markdown
+    names = sorted(p.name for p in result.figures)
+    assert names == sorted(
+        [f"roc_pr_intra_fold{f}_seed0.png" for f in (0, 1)]
+        + [f"hist_intra_fold{f}_seed0_{m}.png" for f in (0, 1)
+           for m in ("sibeatgan", "pca", "iforest")])
+    assert all(p.stat().st_size > 10_000 for p in result.figures)
+
+
+def test_interrupted_run_resumes_from_finished_jobs(synthetic, tmp_path, monkeypatch):
+    full = run_benchmark(tmp_path / "full", "quick", **_synthetic_kwargs(synthetic))
+    original = jobs_module.fit_and_score
+    calls = []
+
+    def interrupted_after_two(*args):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(args[0])
+        return original(*args)
+
+    monkeypatch.setattr(jobs_module, "fit_and_score", interrupted_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmark(tmp_path / "resumed", "quick", **_synthetic_kwargs(synthetic))
+    assert len(ResultsStore(tmp_path / "resumed").rows()) == 2  # whole rows only
+    partial = load_results(tmp_path / "resumed")
+    assert len(partial["rows"]) == 2 and not partial["meta"]["complete"]
+
+    calls.clear()
+    monkeypatch.setattr(jobs_module, "fit_and_score",
+                        lambda *args: calls.append(args[0]) or original(*args))
+    resumed = run_benchmark(tmp_path / "resumed", "quick", **_synthetic_kwargs(synthetic))
+    assert (resumed.n_run, resumed.n_skipped) == (4, 2)
+    assert calls == ["iforest", "sibeatgan", "pca", "iforest"]  # the unfinished jobs only
+    assert _metrics(resumed.rows) == _metrics(full.rows)
+
+    meta = load_results(tmp_path / "resumed")["meta"]
+    assert [(s["n_run"], s["interrupted"]) for s in meta["sessions"]] == [(2, True), (4, False)]
+    assert meta["complete"] and "over 2 sessions (resumed)" in resumed.markdown
+    calls.clear()
+    again = run_benchmark(tmp_path / "resumed", "quick", **_synthetic_kwargs(synthetic))
+    assert calls == [] and again.n_skipped == 6
+    assert load_results(tmp_path / "resumed")["meta"]["sessions"] == meta["sessions"]
+    changed = run_benchmark(tmp_path / "resumed", "quick",
+                            **_synthetic_kwargs(synthetic, max_train=100))
+    assert changed.n_run == 6  # another budget is another set of jobs
+
+
+def test_same_seed_same_numbers_other_seed_other_subsample(synthetic, tmp_path):
+    kwargs = _synthetic_kwargs(synthetic, models=["iforest"], params=None, folds=(0,))
+    a = run_benchmark(tmp_path / "a", "quick", **kwargs)
+    b = run_benchmark(tmp_path / "b", "quick", **kwargs)
+    c = run_benchmark(tmp_path / "c", "quick", seeds=(1,), **kwargs)
+    assert _metrics(a.rows) == _metrics(b.rows)
+    assert a.rows[0]["auc"] != c.rows[0]["auc"]
+
+
+def test_offline_without_local_copy_explains_how_to_point_at_one(tmp_path, monkeypatch):
+    import beatdetect.datasets._fetch as fetch
+
+    def no_network(*args, **kwargs):
+        raise ConnectionError("Name or service not known")
+
+    monkeypatch.setattr(fetch.wfdb, "dl_database", no_network)
+    with pytest.raises(DataNotFoundError) as info:
+        run_benchmark(tmp_path / "out", "quick", data_home=tmp_path / "empty",
+                      cache_dir=tmp_path / "cache", progress=False)
+    message = str(info.value)
+    assert "--data-home" in message and "BEATDETECT_DATA" in message
+    assert str(tmp_path / "empty" / "mitdb") in message and "\n" not in message
+
+
+# --------------------------------------------------------------------------- reporting
+def _row(model, fold, auc, ap, **extra):
+    base = {"key": f"{model}{fold}", "protocol": "intra", "fold": fold, "seed": 0,
+            "model": model, "detector": model, "params": {}, "auc": auc, "ap": ap,
+            "fit_seconds": 10.0, "score_seconds": 2.0, "n_train": 100, "n_test": 1000}
+    for c in "SVFQ":
+        base |= {f"auc_{c}": None, f"ap_{c}": None, f"n_{c}": 0}
+    return base | extra
+
+
+def test_markdown_reports_mean_and_std_over_runs():
+    results = {"meta": {"preset": PRESETS["quick"].to_dict()},
+               "rows": [_row("gan", 0, 0.90, 0.80, auc_V=0.99), _row("gan", 1, 0.94, 0.84),
+                        _row("pca", 0, 0.81234, 0.65)]}
+    text = render_markdown(results)
+    assert ("| intra | gan | 2 | 0.9200 ± 0.0200 | 0.8200 ± 0.0200 | 10.0 | 2.000 | 100 "
+            "| 1,000 |") in text
+    assert "| intra | pca | 1 | 0.8123 | 0.6500 |" in text  # one run: no spread
+    assert "| intra | gan | – | 0.9900 | – |" in text  # per class: only runs that have it
+    assert text.startswith("Preset `quick`: intra-patient")
+
+
+def test_report_and_readme_section_round_trip(synthetic, tmp_path):
+    run_benchmark(tmp_path / "run", "quick",
+                  **_synthetic_kwargs(synthetic, models=["pca"], params=None, folds=(0,)))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{README_START} run/results.json -->\nold\n{README_END}\nend\n")
+    assert update_readme(readme, check=True) is True
+    assert "old" in readme.read_text()
+    assert update_readme(readme) is True
+    expected = render_markdown(load_results(tmp_path / "run" / "results.json"))
+    assert f"run/results.json -->\n{expected}\n{README_END}\nend\n" in readme.read_text()
+    assert update_readme(readme) is False
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="no results section"):
+        update_readme(readme)
+
+
+def test_load_results_rejects_other_files(tmp_path):
+    other = tmp_path / "other.json"
+    other.write_text('{"rows": []}')
+    with pytest.raises(ValueError, match="not a beatdetect benchmark results file"):
+        load_results(other)
+    with pytest.raises(FileNotFoundError, match="No results file"):
+        load_results(tmp_path / "missing.json")
+
+
+def test_readme_table_is_rendered_from_the_committed_results():
+    readme = REPO / "README.md"
+    text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+    match = re.search(r"<!-- results:start(?:\s+(\S+))?\s*-->(.*?)<!-- results:end -->", text,
+                      re.DOTALL)
+    if match is None:
+        pytest.skip("README.md has no '<!-- results:start PATH -->' / '<!-- results:end -->' "
+                    "section yet; add the markers around the results table")
+    results_file = REPO / (match.group(1) or "results/quick/results.json")
+    assert results_file.is_file(), f"the README's table names {results_file}, which is missing"
+    rendered = render_markdown(load_results(results_file))
+    assert match.group(2).strip() == rendered.strip(), (
+        "README table differs from the committed results: run `beatdetect report "
+        f"{results_file.relative_to(REPO)} --readme README.md`")
+
+
+# --------------------------------------------------------------------------- real MIT-BIH
+@pytest.mark.realdata
+def test_quick_benchmark_end_to_end_on_mitbih(data_home, tmp_path, monkeypatch):
+    """Every default model on six records, training on normal beats only."""
+    from beatdetect.datasets import load_mitbih
+
+    records = ["100", "105", "106", "119", "208", "233"]
+    data = load_mitbih(data_home, records=records, cache_dir=tmp_path / "cache", verbose=False)
+    original = jobs_module.fit_and_score
+    train_labels = []
+
+    def spy(detector, params, seed, X, train_idx, test_idx):
+        train_labels.append(np.unique(data.aami[train_idx]).tolist())
+        return original(detector, params, seed, X, train_idx, test_idx)
+
+    monkeypatch.setattr(jobs_module, "fit_and_score", spy)
+    result = run_benchmark(tmp_path / "out", "quick", data_home=data_home, records=records,
+                           cache_dir=tmp_path / "cache", max_train=600, epochs=1,
+                           progress=False)
+    assert train_labels == [["N"]] * 5  # no anomalous beat was ever trained on
+    rows = {r["model"]: r for r in result.rows}
+    assert list(rows) == ["sibeatgan", "ae", "pca", "ocsvm", "iforest"]
+    _, test = split_indices(data, "intra", 0)
+    for row in rows.values():
+        assert row["n_train"] == 600 and row["max_train"] == 600
+        assert row["n_test"] == len(test) and row["n_anomalous"] == int((data.y == -1).sum())
+        assert row["n_V"] == int((data.aami == "V").sum())
+    assert rows["pca"]["auc_V"] > 0.9 and rows["iforest"]["auc_V"] > 0.8
+    assert rows["sibeatgan"]["params"] == {"max_epochs": 1, "batch_size": 64}
+    meta = load_results(tmp_path / "out")["meta"]
+    assert meta["data"]["records"] == sorted(records) and meta["data"]["n_beats"] == len(data.y)
+    assert (tmp_path / "out" / "roc_pr_intra_fold0_seed0.png").is_file()
+
+
+@pytest.mark.parametrize("name", ["beatdetect.benchmark.presets", "beatdetect.benchmark.protocols",
+                                  "beatdetect.benchmark.runner", "beatdetect.cli",
+                                  "beatdetect.parallel", "beatdetect.plotting"])
+def test_docstring_examples_run(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0

@@ -1,0 +1,217 @@
+"""The beatdetect command: fit / score round trip, benchmark and report, clear errors."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from beatdetect import SIBeatGANDetector
+from beatdetect.benchmark import load_results, render_markdown
+from beatdetect.cli import main, parse_model_params, parse_value
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+# --------------------------------------------------------------------------- parsing and usage
+def test_parse_values_and_model_params():
+    assert parse_value("0.5") == 0.5 and parse_value("false") is False
+    assert parse_value("auto") == "auto" and parse_value("null") is None
+    assert parse_model_params(["sibeatgan.w_adv=1", "pca.n_components=0.9",
+                               "sibeatgan.device=cpu"]) == {
+        "sibeatgan": {"w_adv": 1, "device": "cpu"}, "pca": {"n_components": 0.9}}
+    with pytest.raises(ValueError, match="MODEL.KEY=VALUE"):
+        parse_model_params(["w_adv=1"])
+
+
+def test_help_and_usage_errors_return_codes(capsys):
+    assert run(capsys, "--help")[0] == 0
+    code, _, err = run(capsys, "benchmark", "--epochs", "zero")
+    assert code == 2 and "expected a positive integer" in err
+    code, _, err = run(capsys, "fit", "--out", "m.safetensors")
+    assert code == 2 and "one of the arguments --records --record-dir is required" in err
+    assert run(capsys)[0] == 2
+
+
+# --------------------------------------------------------------------------- errors
+def test_score_with_missing_model_file(capsys, tmp_path):
+    code, _, err = run(capsys, "score", "100", "--model", tmp_path / "nope.safetensors")
+    assert code == 1
+    assert err.startswith("beatdetect score: error: No model file") and "beatdetect fit" in err
+
+
+def test_score_unknown_record(capsys, tmp_path, fitted_model):
+    code, _, err = run(capsys, "score", tmp_path / "nothing", "--model", fitted_model,
+                       "--data-home", tmp_path)
+    assert code == 1 and "No WFDB record" in err
+
+
+def test_fit_rejects_unknown_and_invalid_parameters(capsys, tmp_path, data_home):
+    common = ["fit", "--records", "100", "--data-home", data_home, "--cache-dir",
+              tmp_path / "cache", "--out", tmp_path / "m.safetensors", "--quiet"]
+    code, _, err = run(capsys, *common, "--param", "depth=3")
+    assert code == 1 and "SIBeatGANDetector has no parameter(s) ['depth']" in err
+    code, _, err = run(capsys, *common, "--param", "lr=-1", "--epochs", "1")
+    assert code == 1 and "'lr' parameter of SIBeatGANDetector must be" in err
+    assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_benchmark_bad_parameter_fails_before_any_job(capsys, tmp_path, data_home):
+    code, _, err = run(capsys, "benchmark", "--model", "pca", "--param", "pca.depth=3",
+                       "--records", "100", "--data-home", data_home, "--cache-dir",
+                       tmp_path / "cache", "--out", tmp_path / "out", "--quiet")
+    assert code == 1 and "has no parameter(s) ['depth']" in err
+    assert not (tmp_path / "out" / "results.jsonl").exists()
+
+
+def test_benchmark_offline_without_data_explains_and_fails(capsys, tmp_path, monkeypatch):
+    import beatdetect.datasets._fetch as fetch
+
+    def no_network(*args, **kwargs):
+        raise ConnectionError("Temporary failure in name resolution")
+
+    monkeypatch.setattr(fetch.wfdb, "dl_database", no_network)
+    monkeypatch.delenv("BEATDETECT_DATA", raising=False)
+    code, out, err = run(capsys, "benchmark", "--data-home", tmp_path / "empty", "--cache-dir",
+                         tmp_path / "cache", "--out", tmp_path / "out", "--quiet")
+    assert code == 1 and out == ""
+    assert "Could not load the MIT-BIH Arrhythmia Database" in err
+    assert "--data-home PATH" in err and "BEATDETECT_DATA=PATH" in err
+    assert err.count("\n") == 1  # one paragraph
+
+
+def test_benchmark_interrupt_says_how_to_resume(capsys, tmp_path, monkeypatch):
+    import beatdetect.benchmark.runner as runner
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "run_benchmark", interrupted)
+    monkeypatch.setattr("beatdetect.benchmark.run_benchmark", interrupted)
+    code, _, err = run(capsys, "benchmark", "--out", tmp_path)
+    assert code == 130 and "rerun the same command to resume" in err
+
+
+# --------------------------------------------------------------------------- real records
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("cli_cache")
+
+
+@pytest.fixture(scope="module")
+def fitted_model(data_home, cache_dir, tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "model.safetensors"
+    code = main(["fit", "--records", "100", "101", "--data-home", str(data_home),
+                 "--cache-dir", str(cache_dir), "--epochs", "1", "--max-beats", "600",
+                 "--param", "base_filters=16", "--param", "mixed_precision=false",
+                 "--seed", "3", "--out", str(path), "--quiet"])
+    assert code == 0
+    return path
+
+
+@pytest.mark.realdata
+def test_fit_saves_a_detector_trained_on_normal_beats(fitted_model):
+    det = SIBeatGANDetector.load(fitted_model)
+    assert det.n_iter_ == 1 and det.base_filters == 16 and det.random_state == 3
+    assert det.mixed_precision is False and (det.n_leads_, det.beat_length_) == (1, 320)
+
+
+@pytest.mark.realdata
+def test_score_annotated_record_writes_csv_and_png(capsys, tmp_path, data_home, fitted_model):
+    csv_path, png_path = tmp_path / "119.csv", tmp_path / "119.png"
+    code, out, _ = run(capsys, "score", "119", "--model", fitted_model, "--data-home",
+                       data_home, "--out-csv", csv_path, "--out-png", png_path)
+    assert code == 0
+    with open(csv_path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    from beatdetect.datasets import beats_from_record
+
+    beats = beats_from_record(data_home / "mitdb" / "119", leads=["MLII"])
+    assert list(rows[0]) == ["time_s", "sample", "score", "flag", "aami"]
+    assert len(rows) == len(beats.X)
+    assert [int(r["sample"]) for r in rows] == beats.sample.tolist()
+    assert [r["aami"] for r in rows] == beats.aami.tolist()
+    det = SIBeatGANDetector.load(fitted_model)
+    scores = det.score_samples(beats.X)
+    np.testing.assert_allclose([float(r["score"]) for r in rows], scores, rtol=1e-5)
+    assert [int(r["flag"]) for r in rows] == det.predict(beats.X).tolist()
+    assert float(rows[1]["time_s"]) == pytest.approx(beats.sample[1] / 360.0, abs=1e-4)
+    n_flagged = sum(r["flag"] == "-1" for r in rows)
+    assert f"{n_flagged:,} flagged" in out and "AUC" in out
+    assert png_path.stat().st_size > 50_000
+
+
+@pytest.mark.realdata
+def test_score_unannotated_record_detects_beats(capsys, tmp_path, data_home, fitted_model):
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    for ext in ("hea", "dat"):  # no .atr: the beats come from the QRS detector
+        target = folder / f"100.{ext}"
+        shutil.copyfile(data_home / "mitdb" / f"100.{ext}", target)
+        target.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    code, out, _ = run(capsys, "score", folder / "100", "--model", fitted_model, "--out-csv",
+                       tmp_path / "s.csv", "--out-png", tmp_path / "s.png", "--quiet")
+    assert code == 0 and "(detected)" in out and "AUC" not in out
+    header = (tmp_path / "s.csv").read_text().splitlines()[0]
+    assert header == "time_s,sample,score,flag"
+    assert 2000 < len((tmp_path / "s.csv").read_text().splitlines()) < 2400  # ~2,270 beats
+
+
+@pytest.mark.realdata
+def test_fit_from_a_record_folder(capsys, tmp_path, data_home):
+    folder = tmp_path / "recs"
+    folder.mkdir()
+    for ext in ("hea", "dat", "atr"):
+        shutil.copyfile(data_home / "mitdb" / f"101.{ext}", folder / f"101.{ext}")
+    code, _, err = run(capsys, "fit", "--record-dir", folder, "--epochs", "1", "--max-beats",
+                       "200", "--param", "base_filters=8", "--out", tmp_path / "m.safetensors")
+    assert code == 0 and "Training on 200 normal beats of 1 record(s) (101)" in err
+    assert SIBeatGANDetector.load(tmp_path / "m.safetensors").base_filters == 8
+
+
+@pytest.mark.realdata
+def test_benchmark_then_report_and_readme(capsys, tmp_path, data_home, cache_dir):
+    out_dir = tmp_path / "bench"
+    code, out, err = run(capsys, "benchmark", "--model", "pca", "--model", "iforest",
+                         "--param", "iforest.n_estimators=50", "--records", "100", "119",
+                         "--max-train", "500", "--data-home", data_home, "--cache-dir",
+                         cache_dir, "--out", out_dir, "--no-plots", "--quiet")
+    assert code == 0
+    results = load_results(out_dir / "results.json")
+    assert [r["model"] for r in results["rows"]] == ["pca", "iforest"]
+    assert results["rows"][1]["params"] == {"n_estimators": 50}
+    assert out == render_markdown(results) + "\n"
+
+    code, report, _ = run(capsys, "report", out_dir / "results.json")
+    assert code == 0 and report == render_markdown(results)
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# r\n<!-- results:start -->\n<!-- results:end -->\n")
+    args = ["report", out_dir / "results.json", "--readme", readme]
+    assert run(capsys, *args, "--check")[0] == 1
+    assert run(capsys, *args, "--quiet")[0] == 0
+    assert render_markdown(results) in readme.read_text()
+    assert run(capsys, *args, "--check")[0] == 0
+
+
+def test_report_of_a_file_that_is_no_results(capsys, tmp_path):
+    bad = tmp_path / "x.json"
+    bad.write_text("[1, 2]")
+    code, _, err = run(capsys, "report", bad)
+    assert code == 1 and "not a beatdetect benchmark results file" in err
+
+
+def test_console_script_is_declared():
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert config["project"]["scripts"]["beatdetect"] == "beatdetect.cli:main"

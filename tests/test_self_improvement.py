@@ -1,0 +1,347 @@
+"""Self-improving terms: where each loss's gradient goes, zero weights, and the estimator."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+
+from beatdetect import SIBeatGANDetector
+from beatdetect import self_improvement as si
+from beatdetect.datasets import make_synthetic_beats
+from beatdetect.metrics import SCORERS, anomaly_roc_auc
+from beatdetect.model_selection import NormalOnlyKFold
+from beatdetect.nn.augment import ECGAugment
+from beatdetect.nn.losses import distillation_kl
+from beatdetect.nn.networks import BeatGANConfig, Discriminator, Generator, init_weights
+from beatdetect.training import GANTrainer, StepContext
+
+#: As in test_detector.py: a small network with a higher learning rate.
+SMALL = dict(base_filters=8, latent_dim=16, lr=1e-3, max_epochs=5, batch_size=32,
+             mixed_precision=False, device="cpu", random_state=0)
+#: Both flags on, every term: self-teacher distillation, contrastive on D and G.
+FULL = dict(distill="self", contrastive=True, contrastive_on="both")
+CFG = BeatGANConfig(n_leads=1, length=320, base_filters=8, latent_dim=16)
+
+
+@pytest.fixture(scope="module")
+def beats():
+    train = make_synthetic_beats(n_normal=1024, n_anomalous=0, random_state=0)
+    test = make_synthetic_beats(n_normal=150, n_anomalous=60, random_state=1)
+    return train, test
+
+
+@pytest.fixture(scope="module")
+def full(beats):
+    return SIBeatGANDetector(**SMALL, **FULL).fit(beats[0].X)
+
+
+# --------------------------------------------------------------------------- gradient routing
+def _networks(seed=0):
+    torch.manual_seed(seed)
+    generator, discriminator = Generator(CFG), Discriminator(CFG)
+    generator.apply(init_weights)
+    discriminator.apply(init_weights)
+    return generator.train(), discriminator.train()
+
+
+def _context(generator, discriminator, seed=0):
+    x = torch.rand(8, 1, 320, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+    x_hat, latent, features = generator(x)
+    return StepContext(x, x_hat, latent, features, generator, discriminator,
+                       torch.Generator().manual_seed(seed))
+
+
+def _reached(module: torch.nn.Module) -> list[bool]:
+    """Per parameter: did a non-zero gradient arrive?"""
+    return [p.grad is not None and bool(p.grad.abs().sum() > 0) for p in module.parameters()]
+
+
+def _route(term, loss_name, side, generator, discriminator, **extra):
+    """Backpropagate one named loss of ``term``; which module groups got gradient."""
+    for module in (generator, discriminator, term):
+        module.zero_grad(set_to_none=True)
+    ctx = _context(generator, discriminator)
+    getattr(term, f"{side}_loss")(ctx)[loss_name].backward()
+    groups = {"encoder.blocks": generator.encoder.blocks,  # the feature maps
+              "encoder.head": generator.encoder.head,  # last conv: maps -> latent code
+              "decoder": generator.decoder,
+              "discriminator.blocks": discriminator.encoder.blocks,
+              "discriminator.head": discriminator.encoder.head,  # the real/fake logit
+              **extra}
+    return {name: _reached(module) for name, module in groups.items()}
+
+
+def _assert_route(reached, to):
+    """Every parameter of the groups in ``to`` got gradient, no parameter elsewhere did."""
+    for name, flags in reached.items():
+        if name in to:
+            assert all(flags), f"{name}: {flags.count(False)} parameters got no gradient"
+        else:
+            assert not any(flags), f"{name} should get no gradient"
+
+
+@pytest.mark.parametrize(
+    ("loss", "to"),
+    [
+        # The self-teacher's own loss trains the self-teacher alone (detached maps, decoder).
+        ("st_rec", {"self_teacher"}),
+        # Output distillation of the reconstruction reaches the whole student generator.
+        ("kd", {"encoder.blocks", "encoder.head", "decoder"}),
+        # Attention transfer reaches the layers making the student's feature maps only.
+        ("feat", {"encoder.blocks"}),
+    ],
+)
+def test_self_distillation_gradients(loss, to):
+    generator, discriminator = _networks()
+    term = si.SelfDistillation(CFG, width=8).train()
+    reached = _route(term, loss, "generator", generator, discriminator,
+                     self_teacher=torch.nn.ModuleList([term.teacher, term.head]))
+    _assert_route(reached, to)
+
+
+def test_self_distillation_latent_target_reaches_encoder_only():
+    generator, discriminator = _networks()
+    term = si.SelfDistillation(CFG, width=8, kd_target="latent").train()
+    reached = _route(term, "kd", "generator", generator, discriminator,
+                     self_teacher=torch.nn.ModuleList([term.teacher, term.head]))
+    _assert_route(reached, {"encoder.blocks", "encoder.head"})
+
+
+@pytest.mark.parametrize(("loss", "to"), [("kd", {"encoder.blocks", "encoder.head", "decoder"}),
+                                          ("feat", {"encoder.blocks"})])
+def test_teacher_distillation_gradients_never_reach_the_frozen_teacher(loss, to):
+    teacher, _ = _networks(seed=1)
+    generator, discriminator = _networks()
+    term = si.TeacherDistillation(teacher).train()
+    assert not term.teacher.training  # frozen: eval mode even when the term trains
+    reached = _route(term, loss, "generator", generator, discriminator, teacher=teacher)
+    _assert_route(reached, to)
+    assert all(p.grad is None and not p.requires_grad for p in teacher.parameters())
+
+
+def test_contrastive_on_discriminator_reaches_discriminator_and_head_only():
+    generator, discriminator = _networks()
+    term = si.ContrastiveTerm(CFG, side="discriminator").train()
+    assert term.side == "discriminator" and term.generator_loss(None) == {}
+    reached = _route(term, "con_d", "discriminator", generator, discriminator,
+                     projection=term.head)
+    _assert_route(reached, {"discriminator.blocks", "projection"})
+
+
+def test_contrastive_on_generator_reaches_encoder_and_head_only():
+    generator, discriminator = _networks()
+    term = si.ContrastiveTerm(CFG, side="generator").train()
+    assert term.discriminator_loss(None) == {}
+    reached = _route(term, "con_g", "generator", generator, discriminator,
+                     projection=term.head)
+    _assert_route(reached, {"encoder.blocks", "projection"})
+
+
+def test_term_parameters_go_to_the_optimizer_of_their_side():
+    generator, discriminator = _networks()
+    d_term = si.ContrastiveTerm(CFG, side="discriminator")
+    g_term = si.SelfDistillation(CFG, width=8)
+    trainer = GANTrainer(generator, discriminator, terms=[d_term, g_term])
+
+    def owned(optimizer):
+        return {id(p) for group in optimizer.param_groups for p in group["params"]}
+
+    assert {id(p) for p in d_term.parameters()} <= owned(trainer.optimizer_d_)
+    assert {id(p) for p in g_term.parameters()} <= owned(trainer.optimizer_g_)
+    assert not {id(p) for p in d_term.parameters()} & owned(trainer.optimizer_g_)
+
+
+@pytest.mark.parametrize("make_term", [
+    lambda: si.SelfDistillation(CFG, width=8),
+    lambda: si.ContrastiveTerm(CFG, side="discriminator"),
+    lambda: si.ContrastiveTerm(CFG, side="generator"),
+])
+def test_extra_passes_leave_batchnorm_running_stats_alone(make_term):
+    generator, discriminator = _networks()
+    ctx = _context(generator, discriminator)  # the student's own pass updates the stats
+    before = {k: v.clone() for k, v in [*generator.state_dict().items(),
+                                        *discriminator.state_dict().items()]}
+    term = make_term().train()
+    losses = {**term.discriminator_loss(ctx), **term.generator_loss(ctx)}
+    sum(losses.values()).backward()
+    after = {**generator.state_dict(), **discriminator.state_dict()}
+    for name, value in before.items():
+        assert torch.equal(value, after[name]), name
+
+
+def test_reconstruction_kd_is_a_soft_mse_at_high_temperature():
+    # Documented reading of kd_target="reconstruction": T^2 KL -> Var_t(x_t - x_s) / 2.
+    g = torch.Generator().manual_seed(0)
+    x_s, x_t = torch.rand(4, 2, 320, generator=g) * 2 - 1, torch.rand(4, 2, 320, generator=g)
+    kd = distillation_kl(x_s, x_t, temperature=50.0)
+    expected = 0.5 * (x_t - x_s).var(dim=-1, unbiased=False).mean()
+    assert kd.item() == pytest.approx(expected.item(), rel=0.02)
+
+
+def test_contrastive_views_are_seeded_pairs():
+    x = torch.rand(4, 1, 320)
+    term = si.ContrastiveTerm(CFG, augment=ECGAugment(), generator=torch.Generator().manual_seed(3))
+    again = si.ContrastiveTerm(CFG, augment=ECGAugment(),
+                               generator=torch.Generator().manual_seed(3))
+    views = term.views(x)
+    assert views.shape == (8, 1, 320) and views.dtype == x.dtype
+    assert torch.equal(views, again.views(x))
+    assert not torch.equal(views[:4], views[4:])
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda: si.SelfDistillation(CFG, kd_target="logits"), "kd_target"),
+    (lambda: si.SelfDistillation(CFG, temperature=0.0), "temperature"),
+    (lambda: si.ContrastiveTerm(CFG, side="both"), "side"),
+    (lambda: si.ContrastiveTerm(CFG, temperature=-1.0), "temperature"),
+])
+def test_terms_validate_arguments(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+# --------------------------------------------------------------------------- zero weights
+@pytest.mark.parametrize("params", [
+    dict(distill="self", w_kd=0.0, w_feat=0.0),
+    dict(distill="teacher", w_kd=0.0, w_feat=0.0, teacher_epochs=1),
+    dict(contrastive=True, contrastive_on="both", w_con=0.0),
+])
+def test_zero_weights_are_beatgan_bit_for_bit(beats, params):
+    """Exact, not approximate: a zero-weighted term adds exact zeros to the student's loss and
+    gradients, its modules are seeded apart from G and D, it draws from its own random stream
+    (same batches), and its extra passes leave the BatchNorm statistics alone."""
+    X, test = beats[0].X[:256], beats[1].X
+    small = {**SMALL, "max_epochs": 2}
+    plain = SIBeatGANDetector(**small).fit(X)
+    det = SIBeatGANDetector(**small, **params).fit(X)
+    np.testing.assert_array_equal(det.score_samples(test), plain.score_samples(test))
+    for name in ("kd", "feat", "con_d", "con_g"):
+        assert det.history_[-1].get(name, 0.0) == 0.0
+
+
+def test_flags_off_is_plain_beatgan_whatever_the_other_parameters(beats):
+    X, test = beats[0].X[:256], beats[1].X
+    small = {**SMALL, "max_epochs": 1}
+    plain = SIBeatGANDetector(**small).fit(X)
+    tuned = SIBeatGANDetector(**small, w_kd=3.0, w_con=2.0, aug_noise=0.2,
+                              teacher_filters=16).fit(X)
+    np.testing.assert_array_equal(tuned.score_samples(test), plain.score_samples(test))
+    assert set(tuned.history_[0]) == set(plain.history_[0])
+
+
+# --------------------------------------------------------------------------- estimator
+def test_full_model_trains_and_ranks_injected_anomalies(full, beats):
+    test = beats[1]
+    assert anomaly_roc_auc(test.y, full.score_samples(test.X)) > 0.9
+    assert {"st_rec", "kd", "feat", "con_d", "con_g", "rec", "adv"} <= set(full.history_[0])
+    assert len(full.history_) == SMALL["max_epochs"]
+    rec = [h["rec"] for h in full.history_]
+    assert rec[-1] < 0.3 * rec[0]
+    # Only the detector's own networks are kept: the terms are training-time scaffolding.
+    assert not any(k.endswith("_") and "teacher" in k for k in vars(full))
+
+
+def test_full_model_pickle_and_save_load(full, beats, tmp_path):
+    X = beats[1].X
+    expected = full.score_samples(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(full)).score_samples(X), expected)
+    loaded = SIBeatGANDetector.load(full.save(tmp_path / "full.safetensors"))
+    assert loaded.get_params() == full.get_params()
+    assert loaded.history_ == full.history_
+    np.testing.assert_array_equal(loaded.score_samples(X), expected)
+
+
+def test_clone_and_get_params_round_trip(full):
+    params = full.get_params()
+    assert {k: params[k] for k in FULL} == FULL
+    copy = clone(full)
+    assert copy.get_params() == params and not hasattr(copy, "generator_")
+    assert SIBeatGANDetector(**params).get_params() == params
+
+
+def test_same_seed_same_scores_with_every_term(beats):
+    X, test = beats[0].X[:128], beats[1].X
+    params = {**SMALL, "max_epochs": 1, "distill": "teacher", "contrastive": True,
+              "contrastive_on": "both"}
+    first = SIBeatGANDetector(**params).fit(X).score_samples(test)
+    np.testing.assert_array_equal(SIBeatGANDetector(**params).fit(X).score_samples(test), first)
+    other = SIBeatGANDetector(**{**params, "random_state": 1}).fit(X).score_samples(test)
+    assert not np.array_equal(other, first)
+
+
+def test_fit_with_terms_leaves_global_torch_rng_alone(beats):
+    state = torch.get_rng_state()
+    SIBeatGANDetector(**{**SMALL, "max_epochs": 1}, distill="teacher", contrastive=True,
+                      contrastive_on="both").fit(beats[0].X[:64])
+    assert torch.equal(state, torch.get_rng_state())
+
+
+def test_teacher_is_the_plain_detector_with_teacher_sizes(beats, monkeypatch):
+    """distill="teacher": stage one is exactly SIBeatGANDetector(base_filters=teacher_filters,
+    max_epochs=teacher_epochs) with the same random_state, weights bit for bit; the student
+    may be smaller."""
+    X = beats[0].X[:128]
+    seen = {}
+    original = si.TeacherDistillation
+
+    def spy(teacher, **kwargs):
+        seen["teacher"] = teacher
+        return original(teacher, **kwargs)
+
+    monkeypatch.setattr(si, "TeacherDistillation", spy)
+    student = SIBeatGANDetector(**{**SMALL, "base_filters": 4, "max_epochs": 1},
+                                distill="teacher", teacher_filters=8, teacher_epochs=2).fit(X)
+    reference = SIBeatGANDetector(**{**SMALL, "base_filters": 8, "max_epochs": 2}).fit(X)
+    teacher = seen["teacher"].state_dict()
+    assert teacher.keys() == reference.generator_.state_dict().keys()
+    for name, value in reference.generator_.state_dict().items():
+        assert torch.equal(teacher[name], value), name
+    n_student = sum(p.numel() for p in student.generator_.parameters())
+    assert n_student < sum(p.numel() for p in seen["teacher"].parameters()) / 2
+    assert student.n_iter_ == 1 and {"kd", "feat"} <= set(student.history_[0])
+
+
+def test_student_of_a_frozen_teacher_ranks_injected_anomalies(beats):
+    train, test = beats
+    student = SIBeatGANDetector(**SMALL, distill="teacher").fit(train.X)
+    assert anomaly_roc_auc(test.y, student.score_samples(test.X)) > 0.9
+
+
+def test_distill_true_means_frozen_teacher(beats):
+    X = beats[0].X[:64]
+    small = {**SMALL, "max_epochs": 1}
+    det = SIBeatGANDetector(**small, distill=np.True_).fit(X)
+    assert {"kd", "feat"} <= set(det.history_[0]) and "st_rec" not in det.history_[0]
+    teacher = SIBeatGANDetector(**small, distill="teacher").fit(X)
+    np.testing.assert_array_equal(det.score_samples(X), teacher.score_samples(X))
+
+
+def test_grid_search_over_term_weights(beats):
+    train, test = beats
+    X = np.concatenate([train.X[:192], test.X[:100]])
+    y = np.concatenate([np.ones(192, dtype=int), test.y[:100]])
+    det = SIBeatGANDetector(**{**SMALL, "max_epochs": 1}, distill="self", contrastive=True)
+    search = GridSearchCV(det, {"w_kd": [0.0, 2.0], "w_con": [0.5]}, scoring=SCORERS,
+                          refit="auc", cv=NormalOnlyKFold(n_splits=2, random_state=0)).fit(X, y)
+    assert set(search.cv_results_["param_w_kd"]) == {0.0, 2.0}
+    assert search.best_estimator_.w_con == 0.5
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [({"distill": "yes"}, "distill"), ({"contrastive": "on"}, "contrastive"),
+     ({"contrastive_on": "generator"}, "contrastive_on"), ({"w_kd": -1.0}, "w_kd"),
+     ({"kd_temperature": 0.0}, "kd_temperature"), ({"kd_target": "logits"}, "kd_target"),
+     ({"w_con": -0.1}, "w_con"), ({"con_temperature": 0}, "con_temperature"),
+     ({"aug_crop": 0.0}, "aug_crop"), ({"aug_scale": 1.0}, "aug_scale"),
+     ({"aug_p": 1.5}, "aug_p"), ({"teacher_filters": 0}, "teacher_filters"),
+     ({"teacher_epochs": 0}, "teacher_epochs"), ({"self_teacher_width": 0}, "self_teacher")],
+)
+def test_bad_self_improvement_parameters_rejected_at_fit(params, match):
+    with pytest.raises(ValueError, match=match):
+        SIBeatGANDetector(**params).fit(np.zeros((8, 320), dtype=np.float32))
