@@ -80,13 +80,16 @@ class SIBeatGANDetector(BaseBeatDetector):
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training beats, stop when their
         reconstruction error has not improved for ``n_iter_no_change`` epochs, and keep the
-        best generator. Label-free.
+        generator and discriminator of the best epoch. Label-free.
     validation_fraction : float, default=0.1
+        Fraction of the training beats held out (seeded) for early stopping.
     n_iter_no_change : int, default=3
+        Epochs without improvement of the validation error before training stops.
     tol : float, default=0.0
         Minimum improvement of the validation error that resets the patience counter.
     d_reset_threshold : float, default=5e-6
-        Re-initialise the discriminator when its loss falls below this (paper's code).
+        Re-initialise the discriminator when its real-vs-fake loss falls below this
+        (paper's code).
     mixed_precision : "auto" or bool, default="auto"
         bfloat16 autocast. ``"auto"`` enables it where the hardware runs bfloat16 natively
         (CPUs with AMX / AVX512-BF16, CUDA GPUs with bf16 support).
@@ -186,6 +189,8 @@ class SIBeatGANDetector(BaseBeatDetector):
         Per-epoch mean losses, validation error (with early stopping) and time in seconds.
     n_iter_ : int
         Epochs run.
+    n_discriminator_resets_ : int
+        How often the discriminator was re-initialised after its loss collapsed.
     n_leads_, beat_length_ : int
         Shape of the training beats.
     n_features_in_ : int

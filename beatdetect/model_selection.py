@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.model_selection import KFold
 
 from .metrics import anomaly_indicator
 
-__all__ = ["NormalOnlyKFold"]
+__all__ = ["NormalOnlyKFold", "fit_best_on_normal"]
 
 
 class NormalOnlyKFold:
@@ -63,3 +64,60 @@ class NormalOnlyKFold:
     def get_n_splits(self, X=None, y=None, groups=None):
         """Number of splits."""
         return self.n_splits
+
+
+def fit_best_on_normal(search, X, y, *, metric="auc", anomaly_label=None):
+    """Fit the best candidate of a finished search on the normal beats only.
+
+    ``GridSearchCV(refit=...)`` refits on *every* beat passed to ``fit``, anomalies
+    included, which breaks the unsupervised protocol. Run the search with ``refit=False``
+    and call this instead: it takes the parameters ranked first by ``metric`` and fits a
+    clone of the search's estimator on the beats labelled normal.
+
+    Parameters
+    ----------
+    search : GridSearchCV or RandomizedSearchCV
+        A fitted search (any ``refit``).
+    X : array-like of shape (n_beats, ...)
+        The beats the search was run on (or any labelled set).
+    y : array-like of shape (n_beats,)
+        Labels, see :func:`beatdetect.metrics.anomaly_indicator`.
+    metric : str, default="auc"
+        Scorer name in ``search.cv_results_`` (``rank_test_<metric>``); for a single
+        scorer use ``"score"``.
+    anomaly_label : scalar, optional
+        Passed to :func:`beatdetect.metrics.anomaly_indicator`.
+
+    Returns
+    -------
+    estimator : fitted estimator
+        With ``best_params_`` and ``best_score_`` set from the search.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from beatdetect.baselines import PCADetector
+    >>> from beatdetect.datasets import make_synthetic_beats
+    >>> from beatdetect.metrics import SCORERS
+    >>> data = make_synthetic_beats(n_normal=200, n_anomalous=20, random_state=0)
+    >>> search = GridSearchCV(PCADetector(), {"n_components": [2, 8]}, scoring=SCORERS,
+    ...                       refit=False, cv=NormalOnlyKFold(3)).fit(data.X, data.y)
+    >>> best = fit_best_on_normal(search, data.X, data.y)
+    >>> best.best_params_["n_components"] in (2, 8)
+    True
+    """
+    results = search.cv_results_
+    rank_key = f"rank_test_{metric}"
+    if rank_key not in results:
+        names = sorted(k[len("rank_test_"):] for k in results if k.startswith("rank_test_"))
+        raise ValueError(f"No metric {metric!r} in the search results; choose from {names}.")
+    best = int(np.argmin(results[rank_key]))
+    normal = ~anomaly_indicator(np.asarray(y), anomaly_label)
+    if not normal.any():
+        raise ValueError("y marks no beat as normal: nothing to fit the best candidate on.")
+    estimator = clone(search.estimator).set_params(**results["params"][best])
+    estimator.fit(np.asarray(X)[normal])
+    estimator.best_params_ = dict(results["params"][best])
+    estimator.best_score_ = float(results[f"mean_test_{metric}"][best])
+    return estimator

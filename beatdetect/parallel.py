@@ -228,13 +228,15 @@ def _threaded(func, n_threads, args):
         return func(*args)
 
 
-def grid_search(estimator, param_grid, X, y, *, cv=None, scoring=None, refit="auc",
+def grid_search(estimator, param_grid, X, y, *, cv=None, scoring=None, refit=False,
                 n_jobs=None, scheduler=None, **kwargs):
     """``GridSearchCV`` with beatdetect's defaults, locally or on a Dask cluster.
 
     Defaults suit unsupervised detectors: ``cv=NormalOnlyKFold(5)`` (training folds hold
     normal beats only; labels are used for scoring the test folds) and anomaly-positive
-    AUC and AP scorers (:data:`beatdetect.metrics.SCORERS`), refitting on the best AUC.
+    AUC and AP scorers (:data:`beatdetect.metrics.SCORERS`), and no refit: GridSearchCV
+    would refit on every beat, anomalies included. Fit the winner on the normal beats with
+    :func:`beatdetect.model_selection.fit_best_on_normal`.
 
     Parameters
     ----------
@@ -247,7 +249,8 @@ def grid_search(estimator, param_grid, X, y, *, cv=None, scoring=None, refit="au
         Default ``NormalOnlyKFold(n_splits=5, random_state=0)``.
     scoring : dict or callable, optional
         Default :data:`~beatdetect.metrics.SCORERS` (``{"auc", "ap"}``).
-    refit : str or bool, default="auc"
+    refit : str or bool, default=False
+        Passed to ``GridSearchCV``; anything but False trains the final model on anomalies.
     n_jobs : int, optional
         Local processes; ignored with ``scheduler`` (all cluster workers are used).
     scheduler : str, Client or cluster, optional

@@ -11,7 +11,7 @@ import argparse
 
 from beatdetect import SIBeatGANDetector
 from beatdetect.datasets import load_mitbih, make_synthetic_beats
-from beatdetect.model_selection import NormalOnlyKFold
+from beatdetect.model_selection import NormalOnlyKFold, fit_best_on_normal
 from beatdetect.parallel import grid_search
 
 
@@ -46,7 +46,8 @@ def main():
             cluster.close()
     for params, auc in zip(search.cv_results_["params"], search.cv_results_["mean_test_auc"]):
         print(f"{params}  AUC {auc:.3f}")
-    print("best:", search.best_params_)
+    best = fit_best_on_normal(search, data.X, data.y)  # trained on normal beats only
+    print("best:", best.best_params_)
 
 
 if __name__ == "__main__":  # worker processes re-import this file: start nothing then

@@ -15,6 +15,7 @@ import beatdetect
 
 MODULES = sorted(
     m.name for m in pkgutil.walk_packages(beatdetect.__path__, prefix="beatdetect.")
+    if not m.name.endswith("__main__")  # importing it runs the command line
 )
 
 

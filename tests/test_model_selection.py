@@ -9,7 +9,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from beatdetect.baselines import PCADetector
 from beatdetect.datasets import make_synthetic_beats
 from beatdetect.metrics import SCORERS, anomaly_auc_scorer
-from beatdetect.model_selection import NormalOnlyKFold
+from beatdetect.model_selection import NormalOnlyKFold, fit_best_on_normal
 
 #: 23 normal beats and 7 anomalies, interleaved.
 Y = np.where(np.arange(30) % 4 == 1, -1, 1)
@@ -117,3 +117,31 @@ def test_as_cv_in_cross_val_score(beats):
                              cv=NormalOnlyKFold(n_splits=4, random_state=0))
     assert scores.shape == (4,) and (scores > 0.95).all()
 
+
+
+class _RecordingDetector(PCADetector):
+    """PCA that remembers how many beats it was fitted on."""
+
+    def _fit(self, X):
+        self.n_fit_beats_ = len(X)
+        return super()._fit(X)
+
+
+def test_fit_best_on_normal_trains_the_winner_on_normal_beats_only():
+    data = make_synthetic_beats(n_normal=120, n_anomalous=30, random_state=0)
+    search = GridSearchCV(_RecordingDetector(), {"n_components": [1, 5]}, scoring=SCORERS,
+                          refit=False, cv=NormalOnlyKFold(3, random_state=0))
+    search.fit(data.X, data.y)
+    best = fit_best_on_normal(search, data.X, data.y)
+    assert best.n_fit_beats_ == 120
+    winner = int(np.argmin(search.cv_results_["rank_test_auc"]))
+    assert best.best_params_ == search.cv_results_["params"][winner]
+    assert best.best_score_ == search.cv_results_["mean_test_auc"][winner]
+
+
+def test_fit_best_on_normal_unknown_metric():
+    data = make_synthetic_beats(n_normal=60, n_anomalous=6, random_state=0)
+    search = GridSearchCV(PCADetector(), {"n_components": [1, 2]}, scoring=SCORERS,
+                          refit=False, cv=NormalOnlyKFold(2)).fit(data.X, data.y)
+    with pytest.raises(ValueError, match="No metric 'f1'.*choose from \\['ap', 'auc'\\]"):
+        fit_best_on_normal(search, data.X, data.y, metric="f1")
