@@ -96,7 +96,7 @@ class SIBeatGANDetector(BaseBeatDetector):
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         Where to train and score. Modules return to the CPU after ``fit``, so a fitted
         detector pickles and unpickles on machines without a GPU.
-    inference_batch_size : int, default=4096
+    inference_batch_size : int, default=256
         Beats per chunk when scoring; bounds scoring memory.
     distill : False, True, "teacher" or "self", default=False
         Knowledge distillation after FRSKD (Ji et al., 2021): the generator (student) also
@@ -287,7 +287,7 @@ class SIBeatGANDetector(BaseBeatDetector):
         d_reset_threshold=5e-6,
         mixed_precision="auto",
         device="auto",
-        inference_batch_size=4096,
+        inference_batch_size=256,
         distill=False,
         kd_target="reconstruction",
         w_kd=1.0,

@@ -36,6 +36,10 @@ from .nn.networks import Discriminator, Generator, init_weights, pad_beats
 
 #: Default device of the engine and of inference.
 CPU = torch.device("cpu")
+#: Beats per inference chunk. Measured on a 2-core AVX512/AMX Xeon (one thread), 256-beat
+#: chunks scored 2.3x (float32) and 2.0x (bfloat16) faster than 4096-beat chunks, whose
+#: activations no longer fit in cache; smaller chunks also bound memory tighter.
+INFERENCE_BATCH_SIZE = 256
 
 __all__ = [
     "GANTrainer",
@@ -255,7 +259,7 @@ class GANTrainer:
     def validation_loss(self, data: torch.Tensor) -> float:
         """Mean reconstruction error of ``data`` with the generator in eval mode."""
         errors = reconstruction_errors(
-            self.generator, data, batch_size=max(self.batch_size, 1024), device=self.device,
+            self.generator, data, batch_size=INFERENCE_BATCH_SIZE, device=self.device,
             amp_dtype=self.amp_dtype,
         )
         self.generator.train()
@@ -361,7 +365,7 @@ def iter_reconstructions(
     generator: Generator,
     X: np.ndarray | torch.Tensor,
     *,
-    batch_size: int = 4096,
+    batch_size: int = INFERENCE_BATCH_SIZE,
     device: torch.device = CPU,
     amp_dtype: torch.dtype | None = None,
     progress: bool = False,

@@ -101,7 +101,7 @@ class AutoencoderDetector(BaseBeatDetector):
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         Where to train and score; ``"auto"`` picks CUDA when available. The module returns
         to the CPU after ``fit`` so a fitted detector pickles and loads anywhere.
-    inference_batch_size : int, default=4096
+    inference_batch_size : int, default=256
         Beats per chunk when scoring.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation and batch order inside ``fit`` (with
@@ -185,7 +185,7 @@ class AutoencoderDetector(BaseBeatDetector):
         max_epochs=10,
         batch_size=64,
         device="auto",
-        inference_batch_size=4096,
+        inference_batch_size=256,
         random_state=None,
         verbose=0,
         contamination="auto",
