@@ -217,7 +217,9 @@ def load_mitbih(
         Records to load (``["100", "101"]``); None loads all 48 (minus the paced ones).
     leads : sequence of str, default=("MLII",)
         Lead names, in output order. Record 114 stores MLII second; 102 and 104 have no
-        MLII (they are paced, excluded by default).
+        MLII (they are paced, excluded by default). MLII alone is the default because it
+        scored better than MLII + V1 for PCA, IsolationForest and SI-BeatGAN on fold 0
+        (``benchmarks/leads.py``), as in BeatGAN's published runs.
     exclude_paced : bool, default=True
         Drop the paced records 102, 104, 107 and 217 (AAMI EC57 recommendation).
     filter_band : (float, float) or None, default=(3.0, 45.0)
