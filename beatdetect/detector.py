@@ -18,7 +18,12 @@ from sklearn.utils.validation import check_is_fitted
 from ._device import autocast_dtype, resolve_device
 from .base import BaseBeatDetector
 from .nn.networks import BeatGANConfig, Discriminator, Generator, init_weights, pad_beats
-from .training import GANTrainer, iter_reconstructions, reconstruction_errors
+from .training import (
+    GANTrainer,
+    iter_reconstructions,
+    reconstruction_errors,
+    reconstructions,
+)
 
 __all__ = ["SIBeatGANDetector"]
 
@@ -521,13 +526,10 @@ class SIBeatGANDetector(BaseBeatDetector):
         X3 = self._validate_beats(X, reset=False)
         kwargs = self._inference_kwargs()
         generator, _ = self._modules_on(kwargs["device"])
-        out = np.empty_like(X3)
         try:
-            for start, x, x_hat in iter_reconstructions(generator, X3, **kwargs):
-                out[start:start + len(x)] = x_hat.cpu().numpy()
+            return reconstructions(generator, X3, **kwargs)
         finally:
             self._modules_on(torch.device("cpu"))
-        return out
 
     def explain(self, X) -> np.ndarray:
         """Per-tick, per-lead squared residual ``(x - G(x))**2``: where a beat is anomalous.

@@ -47,6 +47,7 @@ __all__ = [
     "StepContext",
     "iter_reconstructions",
     "reconstruction_errors",
+    "reconstructions",
 ]
 
 
@@ -362,7 +363,7 @@ def _hms(seconds: float) -> str:
 # --------------------------------------------------------------------- inference
 @torch.inference_mode()
 def iter_reconstructions(
-    generator: Generator,
+    module: nn.Module,
     X: np.ndarray | torch.Tensor,
     *,
     batch_size: int = INFERENCE_BATCH_SIZE,
@@ -370,16 +371,18 @@ def iter_reconstructions(
     amp_dtype: torch.dtype | None = None,
     progress: bool = False,
 ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
-    """Yield ``(start, x, x_hat)`` chunks of float32 CPU-or-device tensors (B, C, L).
+    """Yield ``(start, x, x_hat)`` chunks of float32 tensors (B, C, L) on ``device``.
 
-    Beats are padded to the network's length for the forward pass and the reconstruction is
-    cropped back, so only real ticks count. Memory is bounded by ``batch_size``: a 24-hour
-    recording streams through in chunks.
+    ``module`` is any reconstruction network: it returns the reconstruction, or a tuple
+    whose first item is the reconstruction (BeatGAN's :class:`Generator`). When it has a
+    ``cfg.padded_length`` (the generator), beats are padded to it for the forward pass; the
+    reconstruction is always cropped back, so only real ticks count. Memory is bounded by
+    ``batch_size``: a 24-hour recording streams through in chunks.
     """
-    was_training = generator.training
-    generator.eval()
+    was_training = module.training
+    module.eval()
     length = X.shape[-1]
-    padded = generator.cfg.padded_length
+    padded = getattr(getattr(module, "cfg", None), "padded_length", length)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -391,19 +394,28 @@ def iter_reconstructions(
             x = torch.as_tensor(chunk).to(device, torch.float32, non_blocking=True)
             with torch.autocast(device.type, dtype=amp_dtype or torch.float32,
                                 enabled=amp_dtype is not None):
-                x_hat, _, _ = generator(pad_beats(x, padded))
+                out = module(pad_beats(x, padded))
+            x_hat = out[0] if isinstance(out, tuple) else out
             yield start, x, x_hat[..., :length].float()
             if bar is not None:
                 bar.update(len(chunk))
     finally:
         if bar is not None:
             bar.close()
-        generator.train(was_training)
+        module.train(was_training)
 
 
-def reconstruction_errors(generator: Generator, X, **kwargs) -> np.ndarray:
+def reconstruction_errors(module: nn.Module, X, **kwargs) -> np.ndarray:
     """Per-beat mean squared reconstruction error (BeatGAN's anomaly score), float64."""
     out = np.empty(len(X), dtype=np.float64)
-    for start, x, x_hat in iter_reconstructions(generator, X, **kwargs):
+    for start, x, x_hat in iter_reconstructions(module, X, **kwargs):
         out[start:start + len(x)] = (x - x_hat).pow(2).mean(dim=(1, 2)).double().cpu().numpy()
+    return out
+
+
+def reconstructions(module: nn.Module, X, **kwargs) -> np.ndarray:
+    """Reconstructions of ``X`` (n, C, L) as a float32 array of the same shape."""
+    out = np.empty(X.shape, dtype=np.float32)
+    for start, x, x_hat in iter_reconstructions(module, X, **kwargs):
+        out[start:start + len(x)] = x_hat.cpu().numpy()
     return out

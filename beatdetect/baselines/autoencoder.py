@@ -17,6 +17,7 @@ from .._device import resolve_device
 from ..base import BaseBeatDetector
 from ..exceptions import TrainingDivergedError
 from ..nn.networks import BeatGANConfig, Generator, init_weights, pad_beats
+from ..training import reconstruction_errors, reconstructions
 
 __all__ = ["AutoencoderDetector", "BeatAutoencoder"]
 
@@ -292,23 +293,17 @@ class AutoencoderDetector(BaseBeatDetector):
             )
 
     # ------------------------------------------------------------------ scoring
-    @torch.inference_mode()
-    def _iter_reconstructions(self, X: np.ndarray):
-        """Yield ``(start, x, x_hat)`` float32 chunks of at most ``inference_batch_size``."""
+    def _on_device(self, fn, X):
+        """Run ``fn(module, X, **kwargs)`` with the module on the scoring device."""
         device = resolve_device(self.device)
-        module = self.module_.to(device).eval()
         try:
-            for start in range(0, len(X), self.inference_batch_size):
-                x = torch.from_numpy(X[start:start + self.inference_batch_size]).to(device)
-                yield start, x, module(x).float()  # (B, C, L) each
+            return fn(self.module_.to(device), X, batch_size=self.inference_batch_size,
+                      device=device)
         finally:
             self.module_.cpu()
 
     def _anomaly_score(self, X):
-        out = np.empty(len(X), dtype=np.float64)
-        for start, x, x_hat in self._iter_reconstructions(X):
-            out[start:start + len(x)] = (x - x_hat).pow(2).mean(dim=(1, 2)).double().cpu()
-        return out
+        return self._on_device(reconstruction_errors, X)
 
     def reconstruct(self, X) -> np.ndarray:
         """Reconstructions of the beats, float32, same shape as the 3-D input.
@@ -322,8 +317,4 @@ class AutoencoderDetector(BaseBeatDetector):
         X_hat : ndarray of shape (n_beats, n_leads, n_samples)
         """
         check_is_fitted(self)
-        X3 = self._validate_beats(X, reset=False)
-        out = np.empty_like(X3)
-        for start, x, x_hat in self._iter_reconstructions(X3):
-            out[start:start + len(x)] = x_hat.cpu().numpy()
-        return out
+        return self._on_device(reconstructions, self._validate_beats(X, reset=False))
