@@ -111,7 +111,8 @@ def cmd_report(args) -> int:
     from .benchmark import load_results, render_markdown, update_readme
 
     if args.readme:
-        changed = update_readme(args.readme, args.results, check=args.check)
+        changed = update_readme(args.readme, args.results, baseline=args.baseline,
+                                check=args.check)
         if args.check:
             if changed:
                 print(f"{args.readme}: the results section is stale; run `beatdetect report "
@@ -120,7 +121,7 @@ def cmd_report(args) -> int:
             return EXIT_OK
         _note(args, f"{'Updated' if changed else 'Unchanged:'} {args.readme}")
         return EXIT_OK
-    markdown = render_markdown(load_results(args.results))
+    markdown = render_markdown(load_results(args.results), args.baseline)
     if args.out:
         Path(args.out).write_text(markdown, encoding="utf-8")
     else:
@@ -374,6 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", metavar="FILE", help="write the Markdown here")
     report.add_argument("--readme", metavar="README.md",
                         help="replace the README's results section with the table")
+    report.add_argument("--baseline", metavar="LABEL",
+                        help="add each model's paired differences from this model")
     report.add_argument("--check", action="store_true",
                         help="with --readme: exit 1 if the section is stale, write nothing")
     report.add_argument("--quiet", action="store_true")

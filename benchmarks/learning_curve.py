@@ -17,14 +17,11 @@ import json
 import time
 
 import numpy as np
-import torch
 
 from beatdetect import SIBeatGANDetector
-from beatdetect._device import autocast_dtype, resolve_device
 from beatdetect.datasets import intra_patient_split, load_mitbih
 from beatdetect.metrics import anomaly_average_precision, anomaly_roc_auc, per_class_scores
-from beatdetect.nn.networks import pad_beats
-from beatdetect.training import GANTrainer, reconstruction_errors
+from beatdetect.training import reconstruction_errors
 
 
 def main(argv=None):
@@ -42,42 +39,38 @@ def main(argv=None):
     train, test = intra_patient_split(data, fold=args.fold)
     if args.max_train is not None and args.max_train < len(train):
         train = np.sort(np.random.default_rng(args.seed).choice(train, args.max_train, False))
-    det = SIBeatGANDetector(random_state=args.seed, **json.loads(args.params))
-    # The same set-up as SIBeatGANDetector._fit, epoch by epoch.
-    det._validate_params()
-    X = det._validate_beats(data.X[train], reset=True)
-    seed = int(np.random.RandomState(args.seed).randint(np.iinfo(np.int32).max))
-    device = resolve_device(det.device)
-    amp = autocast_dtype(device, det.mixed_precision)
-    cfg = det._config()
-    generator, discriminator = det._build_modules(cfg, seed)
-    trainer = GANTrainer(
-        generator, discriminator, terms=det._loss_terms(cfg, seed, X), lr=det.lr,
-        betas=(det.beta1, 0.999), w_adv=det.w_adv, d_reset_threshold=det.d_reset_threshold,
-        batch_size=det.batch_size, device=device, amp_dtype=amp, augment=det._augment(),
-        rng=torch.Generator().manual_seed(seed),
-    )
-    X_train = pad_beats(torch.from_numpy(X.copy()), cfg.padded_length).to(device)
+    params = {"max_epochs": args.epochs, **json.loads(args.params)}
+    if params.get("early_stopping"):
+        # Record the held-out reconstruction error of every epoch without stopping, to
+        # show which epoch label-free early stopping would keep.
+        params.setdefault("n_iter_no_change", args.epochs)
+    det = SIBeatGANDetector(random_state=args.seed, **params)
     X_test = data.X[test]
     curve = []
-    for epoch in range(1, args.epochs + 1):
-        tic = time.perf_counter()
-        losses = trainer.train_epoch(X_train)
-        seconds = time.perf_counter() - tic
-        scores = -reconstruction_errors(generator, X_test, device=device, amp_dtype=amp)
-        generator.train()
-        row = {"epoch": epoch, **losses, "train_seconds": seconds,
-               "auc": anomaly_roc_auc(data.y[test], scores),
+    started = time.perf_counter()
+
+    def evaluate(trainer, record):
+        scores = -reconstruction_errors(trainer.generator, X_test, device=trainer.device,
+                                        amp_dtype=trainer.amp_dtype)
+        row = {"auc": anomaly_roc_auc(data.y[test], scores),
                "ap": anomaly_average_precision(data.y[test], scores),
-               "per_class": per_class_scores(data.aami[test], scores)}
-        curve.append(row)
+               "per_class": per_class_scores(data.aami[test], scores),
+               "lr_end": trainer.current_lr()}
+        curve.append({**record, **row})
         per_class = " ".join(f"{k} {v['auc']:.3f}" for k, v in row["per_class"].items())
-        print(f"epoch {epoch}: rec {losses['rec']:.5f} AUC {row['auc']:.4f} AP {row['ap']:.4f}"
-              f" ({per_class}) {len(X_train) / seconds:.0f} beats/s", flush=True)
-    if args.out:
-        with open(args.out, "w") as fh:
-            json.dump({"args": vars(args), "n_train": int(len(train)), "curve": curve}, fh,
-                      indent=1)
+        val = f" val_rec {record['val_rec']:.5f}" if "val_rec" in record else ""
+        print(f"epoch {record['epoch']}: rec {record['rec']:.5f}{val} AUC {row['auc']:.4f} "
+              f"AP {row['ap']:.4f} ({per_class}) {record['time']:.0f} s "
+              f"[{time.perf_counter() - started:.0f} s]", flush=True)
+        if args.out:  # written every epoch: a long run keeps what it measured
+            with open(args.out, "w") as fh:
+                json.dump({"args": vars(args), "params": params, "n_train": int(len(train)),
+                           "curve": curve}, fh, indent=1)
+        return row
+
+    # Exactly SIBeatGANDetector.fit, with the evaluation hooked after every epoch.
+    det._validate_params()
+    det._fit(det._validate_beats(data.X[train], reset=True), on_epoch_end=evaluate)
 
 
 if __name__ == "__main__":

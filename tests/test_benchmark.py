@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,12 @@ from beatdetect.benchmark import (
     split_indices,
     update_readme,
 )
-from beatdetect.benchmark.reporting import CSV_COLUMNS, README_END, README_START
+from beatdetect.benchmark.reporting import (
+    CSV_COLUMNS,
+    README_END,
+    README_START,
+    paired_differences,
+)
 from beatdetect.datasets import make_synthetic_beats
 from beatdetect.exceptions import DataNotFoundError
 
@@ -249,20 +253,35 @@ def test_load_results_rejects_other_files(tmp_path):
         load_results(tmp_path / "missing.json")
 
 
-def test_readme_table_is_rendered_from_the_committed_results():
-    readme = REPO / "README.md"
-    text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
-    match = re.search(r"<!-- results:start(?:\s+(\S+))?\s*-->(.*?)<!-- results:end -->", text,
-                      re.DOTALL)
-    if match is None:
-        pytest.skip("README.md has no '<!-- results:start PATH -->' / '<!-- results:end -->' "
-                    "section yet; add the markers around the results table")
-    results_file = REPO / (match.group(1) or "results/quick/results.json")
-    assert results_file.is_file(), f"the README's table names {results_file}, which is missing"
-    rendered = render_markdown(load_results(results_file))
-    assert match.group(2).strip() == rendered.strip(), (
-        "README table differs from the committed results: run `beatdetect report "
-        f"{results_file.relative_to(REPO)} --readme README.md`")
+@pytest.mark.parametrize("page", ["README.md", "docs/benchmark.md", "docs/self-improvement.md"])
+def test_generated_tables_match_the_committed_results(page):
+    assert update_readme(REPO / page, check=True) is False, (
+        f"the results section of {page} differs from the committed results file its start "
+        f"marker names: run `beatdetect report RESULTS.json --readme {page}`")
+
+
+def test_paired_differences_match_runs_by_fold_and_seed():
+    rows = [_row("gan", 0, 0.90, 0.80), _row("si", 0, 0.93, 0.82), _row("gan", 1, 0.94, 0.84),
+            _row("si", 1, 0.93, 0.86), _row("si", 2, 0.99, 0.99)]  # fold 2: no baseline run
+    (d,) = paired_differences(rows, "gan")
+    assert d["model"] == "si" and d["pairs"] == 2 and d["auc_wins"] == 1
+    assert d["auc"] == pytest.approx((0.01, 0.02, 2))
+    assert d["ap"] == pytest.approx((0.02, 0.0, 2))
+    text = render_markdown({"meta": {}, "rows": rows}, baseline="gan")
+    assert "| intra | si | 2 | +0.0100 ± 0.0200 | +0.0200 ± 0.0000 | 1 of 2 |" in text
+    with pytest.raises(ValueError, match="No run of baseline 'ae'"):
+        paired_differences(rows, "ae")
+
+
+def test_start_marker_names_the_baseline(synthetic, tmp_path):
+    run_benchmark(tmp_path / "run", "quick",
+                  **_synthetic_kwargs(synthetic, models=["pca", "iforest"], params=None,
+                                      folds=(0,)))
+    page = tmp_path / "page.md"
+    page.write_text(f"{README_START} run/results.json baseline=pca -->\n{README_END}\n")
+    assert update_readme(page) is True
+    assert "Paired differences from `pca`" in page.read_text()
+    assert "| intra | iforest | 1 |" in page.read_text()
 
 
 # --------------------------------------------------------------------------- real MIT-BIH

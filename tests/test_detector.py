@@ -149,6 +149,17 @@ def test_early_stopping_on_held_out_training_beats(beats):
     assert all("val_rec" in h for h in det.history_)
 
 
+def test_cosine_schedule_anneals_and_records_lr(beats):
+    det = SIBeatGANDetector(**{**SMALL, "max_epochs": 2}, lr_schedule="cosine")
+    det.fit(beats[0].X[:256])
+    constant = SIBeatGANDetector(**{**SMALL, "max_epochs": 2}).fit(beats[0].X[:256])
+    # Halfway through the cosine the rate is lr / 2; after the last step it is 0.
+    assert [h["lr"] for h in det.history_] == pytest.approx([5e-4, 0.0], abs=1e-12)
+    assert [h["lr"] for h in constant.history_] == [1e-3, 1e-3]
+    # Epoch 1 already ran at lower rates, so the models differ.
+    assert not np.array_equal(det.score_samples(beats[1].X), constant.score_samples(beats[1].X))
+
+
 def test_verbose_reports_epochs_with_eta(beats, capsys):
     SIBeatGANDetector(**{**SMALL, "max_epochs": 2}, verbose=1).fit(beats[0].X[:64])
     err = capsys.readouterr().err
@@ -252,7 +263,8 @@ def test_nan_at_predict(fitted):
 @pytest.mark.parametrize(
     ("params", "match"),
     [({"contamination": 0.7}, "contamination"), ({"lr": -1.0}, "lr"),
-     ({"batch_size": 1}, "batch_size"), ({"mixed_precision": "yes"}, "mixed_precision")],
+     ({"batch_size": 1}, "batch_size"), ({"mixed_precision": "yes"}, "mixed_precision"),
+     ({"lr_schedule": "step"}, "lr_schedule")],
 )
 def test_bad_parameters_rejected_at_fit(params, match):
     X = np.zeros((8, 320), dtype=np.float32)

@@ -162,3 +162,45 @@ def test_reconstruction_errors_are_per_beat_mse_over_real_ticks():
     expected = ((x - x_hat[..., :50].numpy()) ** 2).mean(axis=(1, 2))
     np.testing.assert_allclose(errors, expected, rtol=1e-5)
     assert errors.dtype == np.float64
+
+
+def test_cosine_schedule_anneals_both_optimizers_to_zero_over_max_epochs():
+    trainer = make_trainer(lr_schedule="cosine")
+    seen = []
+
+    def record_lr(tr, record):
+        seen.append([g["lr"] for opt in (tr.optimizer_d_, tr.optimizer_g_)
+                     for g in opt.param_groups])
+        return {"lr_end": tr.current_lr()}
+
+    history = trainer.fit(beats(64), max_epochs=2, on_epoch_end=record_lr)
+    # 64 beats in batches of 16: 4 steps per epoch, 8 in all; the step after the last is 0.
+    assert trainer.total_steps_ == 8 and trainer.step_ == 8
+    # lr used by the last step of epoch 1 (step index 3) and of epoch 2 (step index 7).
+    assert seen[0] == pytest.approx([0.5e-3 * (1 + np.cos(np.pi * 3 / 8))] * 2)
+    assert seen[1] == pytest.approx([0.5e-3 * (1 + np.cos(np.pi * 7 / 8))] * 2)
+    assert history[-1]["lr_end"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_constant_schedule_keeps_the_learning_rate():
+    trainer = make_trainer()
+    trainer.fit(beats(32), max_epochs=2)
+    assert all(g["lr"] == 1e-3 for opt in (trainer.optimizer_d_, trainer.optimizer_g_)
+               for g in opt.param_groups)
+
+
+def test_unknown_schedule_is_rejected():
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        make_trainer(lr_schedule="step")
+
+
+def test_on_epoch_end_extends_history_and_leaves_networks_training():
+    trainer = make_trainer()
+
+    def evaluate(tr, record):
+        tr.generator.eval()  # a diagnostic may switch modes; training must resume in train
+        return {"seen_epoch": record["epoch"]}
+
+    history = trainer.fit(beats(32), max_epochs=2, on_epoch_end=evaluate)
+    assert [h["seen_epoch"] for h in history] == [1, 2]
+    assert trainer.generator.training and trainer.discriminator.training

@@ -24,6 +24,7 @@ __all__ = [
     "README_START",
     "job_row",
     "load_results",
+    "paired_differences",
     "render_markdown",
     "summarize",
     "update_readme",
@@ -45,7 +46,8 @@ CSV_COLUMNS = (
 #: Markers of the generated section of the README.
 README_START, README_END = "<!-- results:start", "<!-- results:end -->"
 _README_SECTION = re.compile(
-    r"(?P<start><!-- results:start(?:\s+(?P<path>[^\s>]+))?\s*-->)(?P<body>.*?)"
+    r"(?P<start><!-- results:start(?:\s+(?!baseline=)(?P<path>[^\s>]+))?"
+    r"(?:\s+baseline=(?P<baseline>[^\s>]+))?\s*-->)(?P<body>.*?)"
     r"(?P<end><!-- results:end -->)", re.DOTALL)
 
 
@@ -178,6 +180,57 @@ def summarize(rows: list[dict]) -> list[dict]:
     return out
 
 
+def paired_differences(rows: list[dict], baseline: str) -> list[dict]:
+    """Each model minus ``baseline`` on the same protocol, fold and seed.
+
+    Runs of the same fold and seed share the training subsample and the test beats, so the
+    per-run difference removes the variance the split and the seed cause in both.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Result rows (``results["rows"]``).
+    baseline : str
+        Model label the others are compared with.
+
+    Returns
+    -------
+    differences : list of dict
+        Per protocol and model other than the baseline: ``pairs`` (runs matched with a
+        baseline run), ``auc`` and ``ap`` as ``(mean, std, n)`` of the differences, and
+        ``auc_wins`` (pairs where the model's AUC is higher).
+
+    Examples
+    --------
+    >>> rows = [{"protocol": "intra", "fold": 0, "seed": s, "model": m, "auc": a, "ap": a}
+    ...         for s, m, a in [(0, "gan", 0.90), (0, "si", 0.92), (1, "gan", 0.91),
+    ...                         (1, "si", 0.90)]]
+    >>> d = paired_differences(rows, "gan")[0]
+    >>> d["model"], d["pairs"], round(d["auc"][0], 3), d["auc_wins"]
+    ('si', 2, 0.005, 1)
+    """
+    def key(row):
+        return row["protocol"], row.get("fold"), row.get("seed")
+
+    reference = {key(r): r for r in rows if r["model"] == baseline}
+    if not reference:
+        models = sorted({r["model"] for r in rows})
+        raise ValueError(f"No run of baseline {baseline!r}; the models are {models}.")
+    groups: dict[tuple, list[tuple[dict, dict]]] = {}
+    for row in rows:
+        if row["model"] != baseline and key(row) in reference:
+            groups.setdefault((row["protocol"], row["model"]), []).append(
+                (row, reference[key(row)]))
+    out = []
+    for (protocol, model), pairs in groups.items():
+        diff = {m: _stats(r[m] - b[m] for r, b in pairs
+                          if r.get(m) is not None and b.get(m) is not None)
+                for m in ("auc", "ap")}
+        out.append({"protocol": protocol, "model": model, "pairs": len(pairs), **diff,
+                    "auc_wins": sum(r["auc"] > b["auc"] for r, b in pairs)})
+    return out
+
+
 def _fmt(stat, digits=4) -> str:
     if stat is None:
         return "–"
@@ -221,7 +274,7 @@ def _budget_line(meta: dict) -> str:
     return line
 
 
-def render_markdown(results: dict) -> str:
+def render_markdown(results: dict, baseline: str | None = None) -> str:
     """The Markdown tables of a results file (what the README shows).
 
     Mean ± standard deviation over folds and seeds (population standard deviation; a
@@ -233,6 +286,9 @@ def render_markdown(results: dict) -> str:
     ----------
     results : dict
         As returned by :func:`load_results`.
+    baseline : str, optional
+        Model label; adds a table of each other model's paired differences from it
+        (:func:`paired_differences`).
 
     Returns
     -------
@@ -259,27 +315,52 @@ def render_markdown(results: dict) -> str:
     for g in groups:
         cells = [_fmt(g[f"{m}_{c}"]) for m in ("auc", "ap") for c in CLASSES]
         lines.append(f"| {g['protocol']} | {g['model']} | " + " | ".join(cells) + " |")
+    if baseline is not None:
+        lines += ["", f"Paired differences from `{baseline}` (same protocol, fold and seed; "
+                  "mean ± standard deviation over the pairs):", ""]
+        lines.append("| protocol | model | pairs | ΔAUC | ΔAP | AUC higher in |")
+        lines.append("| --- | --- | ---: | --- | --- | ---: |")
+        for d in paired_differences(results.get("rows", []), baseline):
+            lines.append(f"| {d['protocol']} | {d['model']} | {d['pairs']} | "
+                         f"{_signed(d['auc'])} | {_signed(d['ap'])} | "
+                         f"{d['auc_wins']} of {d['pairs']} |")
     return "\n".join(lines) + "\n"
 
 
+def _signed(stat, digits=4) -> str:
+    if stat is None:
+        return "–"
+    mean, std, n = stat
+    return f"{mean:+.{digits}f}" if n == 1 else f"{mean:+.{digits}f} ± {std:.{digits}f}"
+
+
 def readme_section(readme_text: str):
-    """``(match, results_path)`` of the generated section, or None without markers."""
+    """``(match, results_path)`` of the generated section, or None without markers.
+
+    The start marker may name the results file and a baseline for paired differences:
+    ``<!-- results:start results/x/results.json baseline=beatgan -->``.
+    """
     match = _README_SECTION.search(readme_text)
     if match is None:
         return None
     return match, match.group("path")
 
 
-def update_readme(readme, results_path=None, *, check: bool = False) -> bool:
-    """Replace the README section between the results markers with the rendered table.
+def update_readme(readme, results_path=None, *, baseline: str | None = None,
+                  check: bool = False) -> bool:
+    """Replace the section between the results markers of a Markdown file with the tables.
 
-    The section is ``<!-- results:start [PATH] -->`` ... ``<!-- results:end -->``; PATH
-    (relative to the README) names the results file when ``results_path`` is None.
+    The section is ``<!-- results:start [PATH] [baseline=LABEL] -->`` ...
+    ``<!-- results:end -->``; PATH (relative to the file) names the results file when
+    ``results_path`` is None, and LABEL the baseline of the paired differences when
+    ``baseline`` is None. Works for the README and for documentation pages.
 
     Parameters
     ----------
     readme : path-like
     results_path : path-like, optional
+    baseline : str, optional
+        See :func:`render_markdown`.
     check : bool, default=False
         Only report whether the section is stale; write nothing.
 
@@ -302,7 +383,8 @@ def update_readme(readme, results_path=None, *, check: bool = False) -> bool:
             raise ValueError(f"Name the results file: in the start marker of {readme} or as "
                              "an argument.")
         results_path = readme.parent / marker_path
-    body = "\n" + render_markdown(load_results(results_path)) + "\n"
+    baseline = baseline or match.group("baseline")
+    body = "\n" + render_markdown(load_results(results_path), baseline) + "\n"
     changed = match.group("body") != body
     if changed and not check:
         new = text[:match.start("body")] + body + text[match.end("body"):]
