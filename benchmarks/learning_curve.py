@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import platform
 import time
 
 import numpy as np
+import torch
 
 from beatdetect import SIBeatGANDetector
 from beatdetect.datasets import intra_patient_split, load_mitbih
@@ -65,7 +67,9 @@ def main(argv=None):
         if args.out:  # written every epoch: a long run keeps what it measured
             with open(args.out, "w") as fh:
                 json.dump({"args": vars(args), "params": params, "n_train": int(len(train)),
-                           "curve": curve}, fh, indent=1)
+                           "precision": str(trainer.amp_dtype or torch.float32),
+                           "threads": torch.get_num_threads(), "cpu": platform.processor()
+                           or platform.machine(), "curve": curve}, fh, indent=1)
         return row
 
     # Exactly SIBeatGANDetector.fit, with the evaluation hooked after every epoch.

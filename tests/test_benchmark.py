@@ -126,6 +126,9 @@ def test_run_writes_json_csv_markdown_and_figures(synthetic, tmp_path):
         assert 0.0 <= row["auc"] <= 1.0 and row["fit_seconds"] > 0 and row["score_seconds"] > 0
         assert row["auc_F"] is None  # no F beats in the synthetic data
     assert min(r["auc"] for r in rows if r["model"] == "pca") > 0.95
+    # The neural detector's per-epoch losses are kept for diagnosis; PCA has none.
+    assert [h["epoch"] for h in rows[0]["history"]] == [1] and rows[0]["history"][0]["rec"] > 0
+    assert "history" not in rows[1]
 
     saved = load_results(tmp_path / "results.json")
     assert saved["rows"] == rows

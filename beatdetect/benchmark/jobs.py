@@ -188,7 +188,8 @@ def fit_and_score(detector: str, params: dict, seed: int, X, train_idx, test_idx
     result : dict
         ``scores`` (``score_samples`` of the test beats, float64), ``offset`` (the
         detector's threshold), ``fit_seconds``, ``score_seconds``, ``n_train``, ``n_test``,
-        ``n_iter`` (epochs run, when the detector reports them).
+        ``n_iter`` (epochs run, when the detector reports them), ``history`` (the
+        detector's per-epoch losses, when it keeps them, for diagnosing a result).
     """
     det = build_detector(detector, params, seed)
     X_train = np.asarray(X[train_idx])
@@ -207,6 +208,7 @@ def fit_and_score(detector: str, params: dict, seed: int, X, train_idx, test_idx
         "n_train": len(X_train),
         "n_test": len(X_test),
         "n_iter": getattr(det, "n_iter_", None),
+        "history": getattr(det, "history_", None),
     }
 
 

@@ -93,7 +93,11 @@ def job_row(job, result: dict, labels) -> dict:
         "n_anomalous": int(anomaly_indicator(labels).sum()),
         "n_iter": result.get("n_iter"), "offset": result.get("offset"),
     })
-    return {k: _clean(v) for k, v in row.items()}
+    row = {k: _clean(v) for k, v in row.items()}
+    if result.get("history") is not None:  # per-epoch losses: JSON only, not the CSV
+        row["history"] = [{k: _clean(v) for k, v in epoch.items()}
+                          for epoch in result["history"]]
+    return row
 
 
 def write_results(out_dir, rows: list[dict], meta: dict) -> dict[str, Path]:
