@@ -16,6 +16,7 @@ import json
 import time
 
 import numpy as np
+import torch
 
 from beatdetect import SIBeatGANDetector
 from beatdetect.datasets import intra_patient_split, load_mitbih
@@ -32,6 +33,8 @@ def main(argv=None):
                         help="subsample the training beats (seeded) to fit a CPU budget")
     parser.add_argument("--params", default="{}", help="extra detector parameters as JSON")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
+    parser.add_argument("--save-model", default=None, metavar="FILE",
+                        help="save the fitted detector here (safetensors) for later analysis")
     args = parser.parse_args(argv)
 
     data = load_mitbih(args.data_home)
@@ -55,9 +58,11 @@ def main(argv=None):
         "per_class": per_class_scores(data.aami[test], scores),
         "fit_seconds": fit_s, "train_beats_per_s": len(train) * det.n_iter_ / fit_s,
         "score_seconds": score_s, "score_beats_per_s": len(test) / score_s,
-        "history": det.history_,
+        "threads": torch.get_num_threads(), "history": det.history_,
     }
     print(json.dumps({k: v for k, v in result.items() if k != "history"}, indent=1))
+    if args.save_model:
+        det.save(args.save_model)
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(result, fh, indent=1)
