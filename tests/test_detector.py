@@ -290,8 +290,12 @@ def test_ranks_real_ventricular_beats_above_held_out_normals(data_home, tmp_path
     normal = rng.permutation(np.flatnonzero(data.aami == "N"))
     train, held_out = normal[:3000], normal[3000:4000]
     ventricular = np.flatnonzero(data.aami == "V")
-    det = SIBeatGANDetector(max_epochs=4, random_state=0).fit(data.X[train])
+    # 188 steps: BeatGAN's lr 1e-4 leaves this borderline (V AUC 0.886 in float32 on an AVX2
+    # CPU, above 0.9 in bfloat16 on AMX); lr 1e-3 annealed by the cosine schedule reaches
+    # 0.999 for seeds 0, 1 and 2. float32 makes the run the same on every CPU.
+    det = SIBeatGANDetector(max_epochs=4, lr=1e-3, lr_schedule="cosine", mixed_precision=False,
+                            random_state=0).fit(data.X[train])
     test = np.r_[held_out, ventricular]
     auc = anomaly_roc_auc(data.aami[test] == "V", det.score_samples(data.X[test]),
                           anomaly_label=True)
-    assert auc > 0.9
+    assert auc > 0.95
