@@ -265,14 +265,11 @@ class GANTrainer:
 
         A final batch of one beat is dropped: batch normalisation cannot train on it.
         """
-        n = len(data)
-        order = torch.randperm(n, generator=self.rng).to(data.device)
+        order = torch.randperm(len(data), generator=self.rng).to(data.device)
         totals: dict[str, torch.Tensor] = {}
         n_batches = 0
-        for start in range(0, n, self.batch_size):
+        for start in self._batch_starts(len(data)):
             index = order[start:start + self.batch_size]
-            if len(index) < 2:
-                continue
             losses = self.train_step(data[index])
             for name, value in losses.items():
                 totals[name] = totals.get(name, 0.0) + value.float()
@@ -280,6 +277,11 @@ class GANTrainer:
             if progress is not None:
                 progress.update(len(index))
         return {name: float(total) / max(n_batches, 1) for name, total in totals.items()}
+
+    def _batch_starts(self, n: int) -> range:
+        """Start of each batch of an epoch; a final batch of one beat is left out."""
+        stop = n - 1 if n % self.batch_size == 1 else n
+        return range(0, stop, self.batch_size)
 
     def validation_loss(self, data: torch.Tensor) -> float:
         """Mean reconstruction error of ``data`` with the generator in eval mode."""
@@ -311,9 +313,7 @@ class GANTrainer:
         mode; a dict it returns is merged into the epoch's history record (diagnostics such
         as the learning-curve script's test AUC, never used to choose anything here).
         """
-        n_batches = sum(1 for start in range(0, len(train), self.batch_size)
-                        if len(train) - start >= 2)
-        self.total_steps_ = max_epochs * n_batches
+        self.total_steps_ = max_epochs * len(self._batch_starts(len(train)))
         history: list[dict] = []
         best, best_state, stale = math.inf, None, 0
         started = time.perf_counter()
