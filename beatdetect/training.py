@@ -313,7 +313,9 @@ class GANTrainer:
         mode; a dict it returns is merged into the epoch's history record (diagnostics such
         as the learning-curve script's test AUC, never used to choose anything here).
         """
+        # The schedule spans this call's steps, also when fit is called again.
         self.total_steps_ = max_epochs * len(self._batch_starts(len(train)))
+        self.step_ = 0
         history: list[dict] = []
         best, best_state, stale = math.inf, None, 0
         started = time.perf_counter()
