@@ -84,7 +84,7 @@ def _max_train(text: str):
 
 # --------------------------------------------------------------------------- benchmark
 def cmd_benchmark(args) -> int:
-    from .benchmark import get_preset, run_benchmark
+    from .benchmark import describe_budget, get_preset, run_benchmark
 
     preset = get_preset(args.preset, protocols=args.protocol, folds=args.folds,
                         seeds=args.seeds, epochs=args.epochs, batch_size=args.batch_size,
@@ -101,7 +101,7 @@ def cmd_benchmark(args) -> int:
     print(result.markdown)
     resumed = f", {result.n_skipped} resumed from earlier runs" if result.n_skipped else ""
     _note(args, f"{result.n_run} jobs run{resumed}; {result.wall_seconds or 0:.0f} s of "
-                f"benchmark wall time. Preset {preset.name}: {preset.description}.")
+                f"benchmark wall time. {describe_budget(preset.to_dict())}")
     _note(args, f"Results in {out}/: results.json, results.csv, results.md, "
                 f"{len(result.figures)} PNG figures.")
     return EXIT_OK

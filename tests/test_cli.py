@@ -181,15 +181,21 @@ def test_fit_from_a_record_folder(capsys, tmp_path, data_home):
 @pytest.mark.realdata
 def test_benchmark_then_report_and_readme(capsys, tmp_path, data_home, cache_dir):
     out_dir = tmp_path / "bench"
-    code, out, err = run(capsys, "benchmark", "--model", "pca", "--model", "iforest",
-                         "--param", "iforest.n_estimators=50", "--records", "100", "119",
-                         "--max-train", "500", "--data-home", data_home, "--cache-dir",
-                         cache_dir, "--out", out_dir, "--no-plots", "--quiet")
+    bench_args = ["benchmark", "--model", "pca", "--model", "iforest", "--param",
+                  "iforest.n_estimators=50", "--records", "100", "119", "--max-train", "500",
+                  "--data-home", data_home, "--cache-dir", cache_dir, "--out", out_dir,
+                  "--no-plots", "--quiet"]
+    code, out, err = run(capsys, *bench_args)
     assert code == 0
     results = load_results(out_dir / "results.json")
     assert [r["model"] for r in results["rows"]] == ["pca", "iforest"]
     assert results["rows"][1]["params"] == {"n_estimators": 50}
     assert out == render_markdown(results) + "\n"
+
+    # Rerunning resumes, and the closing note describes the budget actually run.
+    code, _, err = run(capsys, *bench_args[:-1])
+    assert code == 0 and "0 jobs run, 2 resumed from earlier runs" in err
+    assert "seed 0; a seeded subsample of 500 normal training beats" in err
 
     code, report, _ = run(capsys, "report", out_dir / "results.json")
     assert code == 0 and report == render_markdown(results)

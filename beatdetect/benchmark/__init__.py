@@ -14,7 +14,14 @@ Command line: ``beatdetect benchmark --preset quick`` and ``beatdetect report FI
 from .jobs import Job, ResultsStore, fit_and_score, plan_jobs
 from .presets import DEFAULT_MODELS, PRESETS, PROTOCOLS, Preset, get_preset
 from .protocols import load_benchmark_data, split_indices, subsample_train
-from .reporting import load_results, render_markdown, summarize, update_readme, write_results
+from .reporting import (
+    describe_budget,
+    load_results,
+    render_markdown,
+    summarize,
+    update_readme,
+    write_results,
+)
 from .runner import BenchmarkResult, run_benchmark
 
 __all__ = [
@@ -25,6 +32,7 @@ __all__ = [
     "Job",
     "Preset",
     "ResultsStore",
+    "describe_budget",
     "fit_and_score",
     "get_preset",
     "load_benchmark_data",

@@ -22,6 +22,7 @@ __all__ = [
     "CSV_COLUMNS",
     "README_END",
     "README_START",
+    "describe_budget",
     "job_row",
     "load_results",
     "paired_differences",
@@ -242,8 +243,25 @@ def _fmt(stat, digits=4) -> str:
     return f"{mean:.{digits}f}" if n == 1 else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
-def _budget_line(meta: dict) -> str:
-    preset = meta.get("preset", {})
+def describe_budget(preset: dict) -> str:
+    """One sentence on what a benchmark run covers, from its preset's fields.
+
+    Parameters
+    ----------
+    preset : dict
+        :meth:`Preset.to_dict` of the run's preset, overrides included.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from beatdetect.benchmark import get_preset
+    >>> describe_budget(get_preset("quick", seeds=[0, 1]).to_dict())
+    'Preset `quick`: intra-patient (BeatGAN, 5-fold); fold 0 of 5; seeds 0, 1; a seeded \
+subsample of 3,000 normal training beats; 4 epochs (batch 64) for the neural detectors.'
+    """
     protocols = {"intra": "intra-patient (BeatGAN, 5-fold)", "inter": "inter-patient (DS1 → DS2)"}
     parts = [", ".join(protocols.get(p, p) for p in preset.get("protocols", []))]
     if "intra" in preset.get("protocols", []):
@@ -259,7 +277,11 @@ def _budget_line(meta: dict) -> str:
         batch = preset.get("batch_size")
         parts.append(f"{preset['epochs']} epochs" + (f" (batch {batch})" if batch else "")
                      + " for the neural detectors")
-    line = f"Preset `{preset.get('name', '?')}`: " + "; ".join(parts) + "."
+    return f"Preset `{preset.get('name', '?')}`: " + "; ".join(parts) + "."
+
+
+def _budget_line(meta: dict) -> str:
+    line = describe_budget(meta.get("preset", {}))
     data = meta.get("data", {})
     if data.get("n_beats"):
         n_records = len(data.get("records", []))
