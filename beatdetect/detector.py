@@ -201,6 +201,9 @@ class SIBeatGANDetector(BaseBeatDetector):
         Epochs run.
     n_discriminator_resets_ : int
         How often the discriminator was re-initialised after its loss collapsed.
+    training_precision_ : {"float32", "bfloat16", "float16"}
+        Arithmetic of the training forward passes (``mixed_precision`` resolved on the
+        device that trained).
     n_leads_, beat_length_ : int
         Shape of the training beats.
     n_features_in_ : int
@@ -480,6 +483,8 @@ class SIBeatGANDetector(BaseBeatDetector):
         )
         self.n_iter_ = len(self.history_)
         self.n_discriminator_resets_ = trainer.n_discriminator_resets_
+        # Recorded because the arithmetic changes the trained weights and so the scores.
+        self.training_precision_ = "float32" if amp is None else str(amp).removeprefix("torch.")
         # Back to CPU: a fitted detector pickles and loads anywhere.
         self.generator_ = generator.cpu().eval()
         self.discriminator_ = discriminator.cpu().eval()
@@ -586,6 +591,8 @@ class SIBeatGANDetector(BaseBeatDetector):
                 "beat_length_": self.beat_length_, "n_features_in_": self.n_features_in_,
                 "n_iter_": self.n_iter_, "history_": self.history_,
                 "n_discriminator_resets_": self.n_discriminator_resets_,
+                # Absent from detectors loaded from files written before it was recorded.
+                "training_precision_": getattr(self, "training_precision_", None),
             },
         }
         tensors = {f"generator.{k}": v.contiguous() for k, v in

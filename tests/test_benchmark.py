@@ -129,6 +129,9 @@ def test_run_writes_json_csv_markdown_and_figures(synthetic, tmp_path):
     # The neural detector's per-epoch losses are kept for diagnosis; PCA has none.
     assert [h["epoch"] for h in rows[0]["history"]] == [1] and rows[0]["history"][0]["rec"] > 0
     assert "history" not in rows[1]
+    # The training arithmetic is recorded, since it changes the scores.
+    assert [r["precision"] for r in rows[:2]] == ["float32", None]
+    assert "Training arithmetic: float32." in result.markdown
 
     saved = load_results(tmp_path / "results.json")
     assert saved["rows"] == rows
@@ -274,6 +277,15 @@ def test_paired_differences_match_runs_by_fold_and_seed():
     assert "| intra | si | 2 | +0.0100 ± 0.0200 | +0.0200 ± 0.0000 | 1 of 2 |" in text
     with pytest.raises(ValueError, match="No run of baseline 'ae'"):
         paired_differences(rows, "ae")
+
+
+def test_precision_note_names_each_models_arithmetic():
+    rows = [_row("gan", 0, 0.9, 0.8) | {"precision": "bfloat16"},
+            _row("ae", 0, 0.9, 0.8) | {"precision": "float32"}, _row("pca", 0, 0.9, 0.8)]
+    meta = {"environment": {"cpu": "AMD EPYC", "cpu_count": 2}, "wall_seconds": 60.0}
+    first = render_markdown({"meta": meta, "rows": rows}).splitlines()[0]
+    assert first.endswith("on 2 CPU cores (AMD EPYC; 1 job process), 1 thread per job. "
+                          "Training arithmetic: gan bfloat16, ae float32.")
 
 
 def test_start_marker_names_the_baseline(synthetic, tmp_path):

@@ -122,6 +122,8 @@ class AutoencoderDetector(BaseBeatDetector):
         Per epoch: ``epoch``, ``train_loss`` (mean squared error) and ``dur`` (seconds).
     n_iter_ : int
         Epochs run.
+    training_precision_ : str
+        ``"float32"``: skorch trains without autocast.
     offset_ : float
         Threshold on ``score_samples``: ``decision_function = score_samples - offset_``.
     n_leads_, beat_length_ : int
@@ -267,6 +269,7 @@ class AutoencoderDetector(BaseBeatDetector):
         self.history_ = [{"epoch": int(row["epoch"]), "train_loss": float(row["train_loss"]),
                           "dur": float(row["dur"])} for row in net.history]
         self.n_iter_ = len(self.history_)
+        self.training_precision_ = "float32"
         if not all(math.isfinite(row["train_loss"]) for row in self.history_):
             raise TrainingDivergedError(
                 "Training diverged: the reconstruction loss became NaN or infinite. Lower lr "

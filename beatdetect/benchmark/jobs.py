@@ -188,8 +188,9 @@ def fit_and_score(detector: str, params: dict, seed: int, X, train_idx, test_idx
     result : dict
         ``scores`` (``score_samples`` of the test beats, float64), ``offset`` (the
         detector's threshold), ``fit_seconds``, ``score_seconds``, ``n_train``, ``n_test``,
-        ``n_iter`` (epochs run, when the detector reports them), ``history`` (the
-        detector's per-epoch losses, when it keeps them, for diagnosing a result).
+        ``n_iter`` (epochs run, when the detector reports them), ``precision`` (the
+        arithmetic it trained in, when it reports it: it changes the scores), ``history``
+        (the detector's per-epoch losses, when it keeps them, for diagnosing a result).
     """
     det = build_detector(detector, params, seed)
     X_train = np.asarray(X[train_idx])
@@ -208,6 +209,7 @@ def fit_and_score(detector: str, params: dict, seed: int, X, train_idx, test_idx
         "n_train": len(X_train),
         "n_test": len(X_test),
         "n_iter": getattr(det, "n_iter_", None),
+        "precision": getattr(det, "training_precision_", None),
         "history": getattr(det, "history_", None),
     }
 

@@ -42,7 +42,7 @@ CSV_COLUMNS = (
     "protocol", "fold", "seed", "model", "detector", "params", "auc", "ap",
     *(f"{m}_{c}" for c in CLASSES for m in ("auc", "ap", "n")),
     "fit_seconds", "score_seconds", "n_train", "n_test", "n_anomalous", "max_train",
-    "n_iter", "offset", "key",
+    "n_iter", "precision", "offset", "key",
 )  # fmt: skip
 #: Markers of the generated section of the README.
 README_START, README_END = "<!-- results:start", "<!-- results:end -->"
@@ -92,7 +92,8 @@ def job_row(job, result: dict, labels) -> dict:
         "fit_seconds": result["fit_seconds"], "score_seconds": result["score_seconds"],
         "n_train": result["n_train"], "n_test": result["n_test"],
         "n_anomalous": int(anomaly_indicator(labels).sum()),
-        "n_iter": result.get("n_iter"), "offset": result.get("offset"),
+        "n_iter": result.get("n_iter"), "precision": result.get("precision"),
+        "offset": result.get("offset"),
     })
     row = {k: _clean(v) for k, v in row.items()}
     if result.get("history") is not None:  # per-epoch losses: JSON only, not the CSV
@@ -290,14 +291,30 @@ def _budget_line(meta: dict) -> str:
     env = meta.get("environment", {})
     if meta.get("wall_seconds") is not None:
         n_jobs = meta.get("n_jobs") or 1
+        cpu = f"{env['cpu']}; " if env.get("cpu") and env["cpu"] != "x86_64" else ""
         where = ("a Dask cluster" if meta.get("scheduler") else
-                 f"{env.get('cpu_count', '?')} CPU cores ({n_jobs} job "
+                 f"{env.get('cpu_count', '?')} CPU cores ({cpu}{n_jobs} job "
                  f"process{'es' if n_jobs != 1 else ''})")
         n_sessions = len(meta.get("sessions", [])) or 1
         over = f" over {n_sessions} sessions (resumed)" if n_sessions > 1 else ""
         line += (f" Wall time {meta['wall_seconds'] / 60:.1f} min{over} on {where}, "
                  f"{env.get('threads_per_job', 1)} thread per job.")
     return line
+
+
+def _precision_note(rows: list[dict]) -> str:
+    """Which arithmetic each neural detector trained in, from the rows that record it."""
+    by_model: dict[str, set] = {}
+    for row in rows:
+        if row.get("precision"):
+            by_model.setdefault(row["model"], set()).add(row["precision"])
+    if not by_model:
+        return ""
+    if len({p for found in by_model.values() for p in found}) == 1:
+        (precision,) = next(iter(by_model.values()))
+        return f" Training arithmetic: {precision}."
+    return " Training arithmetic: " + ", ".join(
+        f"{model} {'/'.join(sorted(found))}" for model, found in by_model.items()) + "."
 
 
 def render_markdown(results: dict, baseline: str | None = None) -> str:
@@ -322,7 +339,7 @@ def render_markdown(results: dict, baseline: str | None = None) -> str:
     """
     meta = results.get("meta", {})
     groups = summarize(results.get("rows", []))
-    lines = [_budget_line(meta), ""]
+    lines = [_budget_line(meta) + _precision_note(results.get("rows", [])), ""]
     lines.append("| protocol | model | runs | AUC | AP | fit (s) | score (ms/beat) "
                  "| train beats | test beats |")
     lines.append("| --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: |")

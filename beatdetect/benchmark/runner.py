@@ -55,6 +55,7 @@ def _environment(threads_per_job: int) -> dict:
     import torch
 
     from .. import __version__
+    from .._device import cpu_supports_bf16
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -66,7 +67,8 @@ def _environment(threads_per_job: int) -> dict:
     return {"beatdetect": __version__, "python": sys.version.split()[0],
             "numpy": np.__version__, "torch": torch.__version__,
             "scikit-learn": sklearn.__version__, "platform": platform.platform(),
-            "cpu": cpu, "cpu_count": os.cpu_count(), "threads_per_job": threads_per_job}
+            "cpu": cpu, "cpu_bfloat16": cpu_supports_bf16(), "cpu_count": os.cpu_count(),
+            "threads_per_job": threads_per_job}
 
 
 def _previous_sessions(out_dir: Path) -> list[dict]:
