@@ -1,0 +1,221 @@
+"""Why a self-improvement variant helps or not: losses, score agreement, per-class gains.
+
+Usage::
+
+    python benchmarks/self_improvement_diagnostics.py results/self_improvement_10k \\
+        --baseline beatgan --out docs/figures/self_improvement_diagnostics.png
+
+Reads a benchmark folder written by ``beatdetect benchmark`` (the journal ``results.jsonl``,
+with each job's per-epoch ``history``, and ``scores/``) and compares every model with the
+baseline at the same fold and seed:
+
+- a Markdown table on stdout: the final training reconstruction loss, the extra terms'
+  final values, the Spearman correlation of the test scores with the baseline's (how far a
+  variant reorders the beats at all), and the paired AUC difference per AAMI class;
+- a figure: the training reconstruction loss per epoch (mean over seeds) and the paired
+  AUC difference per class, one dot per seed;
+- with ``--data-home``, a table of how far the contrastive augmentations move a beat
+  against how far the test beats of each class lie from their nearest normal training beat.
+
+Labels are read only here, after training, to describe the runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from scipy.stats import spearmanr
+
+from beatdetect.benchmark import ResultsStore
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+CLASSES = ("S", "V", "F", "Q")
+#: History columns that are not loss terms.
+NOT_LOSSES = {"epoch", "lr", "time", "loss_d", "loss_g", "d_real", "d_fake"}
+
+
+def load_runs(folder: Path) -> list[dict]:
+    # The journal holds every finished job, also while the benchmark still runs.
+    rows = list(ResultsStore(folder).rows().values())
+    if not rows:
+        raise SystemExit(f"{folder} holds no finished benchmark job")
+    missing = [r["key"] for r in rows if not r.get("history")]
+    if missing:
+        raise SystemExit(f"{len(missing)} rows have no training history (run before "
+                         f"histories were recorded): {missing[:3]}...")
+    return rows
+
+
+def scores_of(folder: Path, key: str) -> np.ndarray:
+    return ResultsStore(folder).load_scores(key)[0]
+
+
+def pair_with_baseline(rows: list[dict], baseline: str) -> dict[str, list[tuple]]:
+    """``{model: [(row, baseline_row), ...]}`` over the folds and seeds both ran."""
+    reference = {(r["protocol"], r["fold"], r["seed"]): r for r in rows
+                 if r["model"] == baseline}
+    if not reference:
+        raise SystemExit(f"no row of the baseline {baseline!r}")
+    pairs: dict[str, list[tuple]] = {}
+    for row in rows:
+        ref = reference.get((row["protocol"], row["fold"], row["seed"]))
+        if row["model"] != baseline and ref is not None:
+            pairs.setdefault(row["model"], []).append((row, ref))
+    return pairs
+
+
+def final_losses(row: dict) -> dict[str, float]:
+    last = row["history"][-1]
+    return {k: v for k, v in last.items() if k not in NOT_LOSSES}
+
+
+def mean_std(values) -> str:
+    values = np.asarray(list(values), dtype=float)
+    return f"{values.mean():+.4f} ± {values.std(ddof=1):.4f}" if len(values) > 1 else \
+        f"{values.mean():+.4f}"
+
+
+def table(folder: Path, rows: list[dict], baseline: str) -> str:
+    pairs = pair_with_baseline(rows, baseline)
+    base_rec = np.mean([final_losses(r)["rec"] for r in rows if r["model"] == baseline])
+    lines = [
+        f"Baseline `{baseline}`: final training rec {base_rec:.5f} (mean over seeds).",
+        "",
+        "| model | pairs | final rec | extra terms (final, weighted) | Spearman ρ of scores "
+        "| " + " | ".join(f"ΔAUC {c}" for c in CLASSES) + " |",
+        "| --- | ---: | --- | --- | --- | " + " | ".join("---" for _ in CLASSES) + " |",
+    ]
+    for model, members in pairs.items():
+        finals = [final_losses(r) for r, _ in members]
+        extra = sorted(set().union(*finals) - {"rec", "adv"})
+        extra_text = ", ".join(f"{k} {np.mean([f[k] for f in finals]):.5f}" for k in extra)
+        rho = [spearmanr(scores_of(folder, r["key"]), scores_of(folder, b["key"])).statistic
+               for r, b in members]
+        deltas = [mean_std(r[f"auc_{c}"] - b[f"auc_{c}"] for r, b in members
+                           if r.get(f"auc_{c}") is not None) for c in CLASSES]
+        lines.append(f"| {model} | {len(members)} | "
+                     f"{np.mean([f['rec'] for f in finals]):.5f} | {extra_text or '–'} | "
+                     f"{np.mean(rho):.3f} (min {np.min(rho):.3f}) | " + " | ".join(deltas)
+                     + " |")
+    return "\n".join(lines)
+
+
+def augmentation_distances(data_home, cache_dir=None, n: int = 2000, seed: int = 0) -> str:
+    """How far the contrastive views move a beat, against how far anomalies lie from normal.
+
+    RMS distance between the two default views of a training beat (what NT-Xent asks the
+    discriminator to ignore; also with each transform alone and without the timing ones),
+    between a beat and its nearest other training beat, and
+    between test beats of each class and their nearest training beat, on a seeded sample of
+    fold 0 of the intra-patient protocol.
+    """
+    import torch
+
+    from beatdetect.datasets import intra_patient_split, load_mitbih
+    from beatdetect.nn.augment import ECGAugment
+
+    data = load_mitbih(data_home, cache_dir=cache_dir, verbose=False)
+    train, test = intra_patient_split(data, fold=0)
+    rng = np.random.default_rng(seed)
+    reference = torch.from_numpy(data.X[rng.choice(train, n, replace=False)]).flatten(1)
+
+    def nearest_rms(idx) -> np.ndarray:
+        beats = torch.from_numpy(data.X[idx]).flatten(1)
+        dist = torch.cdist(beats, reference)
+        dist[dist == 0] = np.inf  # a beat is not its own neighbour
+        return (dist.min(dim=1).values / reference.shape[1] ** 0.5).numpy()
+
+    x = torch.from_numpy(data.X[rng.choice(train, n, replace=False)])
+
+    def views_rms(**params) -> np.ndarray:
+        augment = ECGAugment(**params)
+        generator = torch.Generator().manual_seed(seed)
+        views = augment(x, generator) - augment(x, generator)
+        return views.flatten(1).pow(2).mean(1).sqrt().numpy()
+
+    # ECGAugment's defaults are the detector's aug_* defaults; "off" disables each transform.
+    off = {"noise": 0.0, "scale": (1.0, 1.0), "wander": 0.0, "warp": 0.0, "crop": 1.0,
+           "mask": 0.0}
+    defaults = ECGAugment()
+    rows = [("two views of one training beat (default aug_*)", views_rms())]
+    for name in off:
+        value = getattr(defaults, name)
+        rows.append((f"... {name}={value} alone", views_rms(**{**off, name: value})))
+    rows += [("... without timing (aug_warp=0, aug_crop=1, aug_mask=0)",
+              views_rms(warp=0.0, crop=1.0, mask=0.0)),
+             ("training N beat to nearest other N", nearest_rms(rng.choice(train, n, False)))]
+    for cls in ("N",) + CLASSES:
+        idx = test[data.aami[test] == cls]
+        if len(idx):
+            rows.append((f"test {cls} beat to nearest training N",
+                         nearest_rms(rng.choice(idx, min(n, len(idx)), replace=False))))
+    lines = ["| RMS distance (beats scaled to [-1, 1]) | beats | median | 10th-90th pct |",
+             "| --- | ---: | ---: | --- |"]
+    for name, d in rows:
+        lo, mid, hi = np.percentile(d, [10, 50, 90])
+        lines.append(f"| {name} | {len(d):,} | {mid:.3f} | {lo:.3f}-{hi:.3f} |")
+    return "\n".join(lines)
+
+
+def figure(rows: list[dict], baseline: str, out: Path) -> None:
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    pairs = pair_with_baseline(rows, baseline)
+    fig, (ax_rec, ax_cls) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+    for model in models:
+        curves = np.array([[h["rec"] for h in r["history"]] for r in rows
+                           if r["model"] == model])
+        epochs = np.arange(1, curves.shape[1] + 1)
+        ax_rec.plot(epochs, curves.mean(axis=0), marker="o", ms=3, label=model,
+                    lw=2.2 if model == baseline else 1.2)
+    ax_rec.set(xlabel="epoch", ylabel="training reconstruction loss (rec)", yscale="log",
+               title="Training reconstruction (mean over seeds)")
+    ax_rec.legend(fontsize=8)
+
+    width = 0.8 / max(len(pairs), 1)
+    x = np.arange(len(CLASSES) + 1)
+    for i, (model, members) in enumerate(pairs.items()):
+        offset = (i - (len(pairs) - 1) / 2) * width
+        for j, key in enumerate(("auc",) + tuple(f"auc_{c}" for c in CLASSES)):
+            deltas = [r[key] - b[key] for r, b in members if r.get(key) is not None]
+            if not deltas:
+                continue
+            ax_cls.bar(x[j] + offset, np.mean(deltas), width, color=f"C{models.index(model)}",
+                       alpha=0.6, label=model if j == 0 else None)
+            ax_cls.plot(np.full(len(deltas), x[j] + offset), deltas, "k.", ms=4)
+    ax_cls.axhline(0, color="k", lw=0.8)
+    ax_cls.set_xticks(x, ["all"] + list(CLASSES))
+    ax_cls.set(ylabel=f"AUC − AUC of {baseline} (same seed)",
+               title="Paired AUC difference by AAMI class (dots: seeds)")
+    ax_cls.legend(fontsize=8)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path, help="benchmark output folder")
+    parser.add_argument("--baseline", default="beatgan", help="model label to compare with")
+    parser.add_argument("--out", type=Path, help="PNG figure to write")
+    parser.add_argument("--data-home", help="folder holding mitdb/: also measure how far "
+                        "the contrastive augmentations move beats")
+    parser.add_argument("--cache-dir", help="cache of preprocessed beats")
+    args = parser.parse_args(argv)
+    rows = load_runs(args.folder)
+    print(table(args.folder, rows, args.baseline))
+    if args.data_home:
+        print("\n" + augmentation_distances(args.data_home, args.cache_dir))
+    if args.out:
+        figure(rows, args.baseline, args.out)
+        print(f"\nFigure: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
