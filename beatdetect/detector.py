@@ -108,20 +108,18 @@ class SIBeatGANDetector(BaseBeatDetector):
         detector pickles and unpickles on machines without a GPU.
     inference_batch_size : int, default=256
         Beats per chunk when scoring; bounds scoring memory.
-    distill : False, True, "teacher" or "self", default=False
+    distill : False, True, "self" or "teacher", default=False
         Knowledge distillation after FRSKD (Ji et al., 2021): the generator (student) also
         minimises ``w_kd * T**2 * KL(softmax(f_t(x) / T) || softmax(f_s(x) / T))`` plus
         ``w_feat`` times the attention transfer between the teacher's and its own encoder
-        feature maps (see :mod:`beatdetect.self_improvement`). ``"teacher"`` (also
-        ``True``): a plain BeatGAN with ``teacher_filters`` and ``teacher_epochs`` is trained
-        first on the same beats with the same seed, then frozen (two stages: about twice the
-        training time, less with a smaller student). ``"self"``: FRSKD's self-teacher, a
-        BiFPN over the encoder's multi-scale feature maps whose code, decoded by the shared
-        decoder, must reconstruct the beat, trained jointly (a third to a half more training
-        time). ``False`` (and zero weights) is BeatGAN. In a small MIT-BIH trial (6 records,
-        2 seeds) a same-size teacher changed AUC by +0.001 on average and the self-teacher
-        by -0.002 (both within noise), while a student with half the filters of its teacher
-        gained 0.05 AUC over the same small network trained alone.
+        feature maps (see :mod:`beatdetect.self_improvement`). ``"self"`` (also ``True``):
+        FRSKD's self-teacher, a BiFPN over the encoder's multi-scale feature maps whose code,
+        decoded by the shared decoder, must reconstruct the beat, trained jointly (a third
+        to a half more training time). ``"teacher"``: a plain BeatGAN with
+        ``teacher_filters`` and ``teacher_epochs`` is trained first on the same beats with
+        the same seed, then frozen (two stages: about twice the training time, less with a
+        smaller student). ``False`` (and zero weights) is BeatGAN. Measured results, and why
+        ``True`` is the self-teacher: the Self-improvement page of the documentation.
     kd_target : {"reconstruction", "latent"}, default="reconstruction"
         Output ``f`` softened by the distillation loss. ``"reconstruction"``: the softmax
         runs over the ticks of each lead of the reconstruction, which teacher and student
@@ -400,9 +398,9 @@ class SIBeatGANDetector(BaseBeatDetector):
         terms = []
         kd = {"w_kd": self.w_kd, "w_feat": self.w_feat, "temperature": self.kd_temperature,
               "kd_target": self.kd_target}
-        if self.distill in (True, "teacher"):  # `in` compares with ==: numpy's True too
+        if self.distill == "teacher":
             terms.append(TeacherDistillation(self._fit_teacher(X, seed), **kd))
-        elif self.distill == "self":
+        elif self.distill in (True, "self"):  # `in` compares with ==: numpy's True too
             width = self.self_teacher_width or 2 * self.base_filters
             with _seeded(_derived_seed(seed, 1)):
                 terms.append(SelfDistillation(cfg, width=width, **kd))
