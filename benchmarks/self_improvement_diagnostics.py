@@ -9,9 +9,10 @@ Reads a benchmark folder written by ``beatdetect benchmark`` (the journal ``resu
 with each job's per-epoch ``history``, and ``scores/``) and compares every model with the
 baseline at the same fold and seed:
 
-- a Markdown table on stdout: the final training reconstruction loss, the extra terms'
-  final values, the Spearman correlation of the test scores with the baseline's (how far a
-  variant reorders the beats at all), and the paired AUC difference per AAMI class;
+- a Markdown table on stdout: the paired AUC difference with an exact one-sided sign-flip
+  p-value, the final training reconstruction loss, the extra terms' final values, the
+  Spearman correlation of the test scores with the baseline's (how far a variant reorders
+  the beats at all), and the paired AUC difference per AAMI class;
 - a figure: the training reconstruction loss per epoch (mean over seeds) and the paired
   AUC difference per class, one dot per seed;
 - with ``--data-home``, a table of how far the contrastive augmentations move a beat
@@ -70,14 +71,27 @@ def pair_with_baseline(rows: list[dict], baseline: str) -> dict[str, list[tuple]
     return pairs
 
 
+def sign_flip_p(deltas) -> float:
+    """One-sided p-value of a mean paired difference > 0, exact over all sign flips.
+
+    Under "no effect" each paired difference is as likely positive as negative; with n pairs
+    the smallest attainable p is 2**-n (0.031 for five seeds).
+    """
+    deltas = np.asarray(list(deltas), dtype=float)
+    signs = np.array(np.meshgrid(*[[-1.0, 1.0]] * len(deltas))).reshape(len(deltas), -1).T
+    means = (signs * np.abs(deltas)).mean(axis=1)
+    return float(np.mean(means >= deltas.mean() - 1e-12))
+
+
 def final_losses(row: dict) -> dict[str, float]:
     last = row["history"][-1]
     return {k: v for k, v in last.items() if k not in NOT_LOSSES}
 
 
 def mean_std(values) -> str:
+    # Population standard deviation, as in the benchmark's own tables.
     values = np.asarray(list(values), dtype=float)
-    return f"{values.mean():+.4f} ± {values.std(ddof=1):.4f}" if len(values) > 1 else \
+    return f"{values.mean():+.4f} ± {values.std():.4f}" if len(values) > 1 else \
         f"{values.mean():+.4f}"
 
 
@@ -87,9 +101,10 @@ def table(folder: Path, rows: list[dict], baseline: str) -> str:
     lines = [
         f"Baseline `{baseline}`: final training rec {base_rec:.5f} (mean over seeds).",
         "",
-        "| model | pairs | final rec | extra terms (final, weighted) | Spearman ρ of scores "
-        "| " + " | ".join(f"ΔAUC {c}" for c in CLASSES) + " |",
-        "| --- | ---: | --- | --- | --- | " + " | ".join("---" for _ in CLASSES) + " |",
+        "| model | pairs | ΔAUC | sign-flip p | final rec | extra terms (final, weighted) "
+        "| Spearman ρ of scores | " + " | ".join(f"ΔAUC {c}" for c in CLASSES) + " |",
+        "| --- | ---: | --- | ---: | --- | --- | --- | " + " | ".join("---" for _ in CLASSES)
+        + " |",
     ]
     for model, members in pairs.items():
         finals = [final_losses(r) for r, _ in members]
@@ -99,7 +114,9 @@ def table(folder: Path, rows: list[dict], baseline: str) -> str:
                for r, b in members]
         deltas = [mean_std(r[f"auc_{c}"] - b[f"auc_{c}"] for r, b in members
                            if r.get(f"auc_{c}") is not None) for c in CLASSES]
-        lines.append(f"| {model} | {len(members)} | "
+        delta_auc = [r["auc"] - b["auc"] for r, b in members]
+        lines.append(f"| {model} | {len(members)} | {mean_std(delta_auc)} | "
+                     f"{sign_flip_p(delta_auc):.2f} | "
                      f"{np.mean([f['rec'] for f in finals]):.5f} | {extra_text or '–'} | "
                      f"{np.mean(rho):.3f} (min {np.min(rho):.3f}) | " + " | ".join(deltas)
                      + " |")
