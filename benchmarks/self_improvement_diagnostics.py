@@ -30,7 +30,7 @@ import matplotlib
 import numpy as np
 from scipy.stats import spearmanr
 
-from beatdetect.benchmark import ResultsStore
+from beatdetect.benchmark import ResultsStore, load_results
 
 matplotlib.use("Agg")
 
@@ -42,8 +42,11 @@ NOT_LOSSES = {"epoch", "lr", "time", "loss_d", "loss_g", "d_real", "d_fake"}
 
 
 def load_runs(folder: Path) -> list[dict]:
-    # The journal holds every finished job, also while the benchmark still runs.
+    # The journal holds every finished job, also while the benchmark still runs; a
+    # committed folder keeps only results.json (and no scores).
     rows = list(ResultsStore(folder).rows().values())
+    if not rows and (folder / "results.json").is_file():
+        rows = load_results(folder / "results.json")["rows"]
     if not rows:
         raise SystemExit(f"{folder} holds no finished benchmark job")
     missing = [r["key"] for r in rows if not r.get("history")]
@@ -53,8 +56,20 @@ def load_runs(folder: Path) -> list[dict]:
     return rows
 
 
-def scores_of(folder: Path, key: str) -> np.ndarray:
-    return ResultsStore(folder).load_scores(key)[0]
+def scores_of(folder: Path, key: str) -> np.ndarray | None:
+    loaded = ResultsStore(folder).load_scores(key)
+    return None if loaded is None else loaded[0]
+
+
+def rank_agreement(folder: Path, members: list[tuple]) -> str:
+    """Spearman correlation of each run's test scores with its baseline's: mean (min)."""
+    rho = []
+    for row, base in members:
+        a, b = scores_of(folder, row["key"]), scores_of(folder, base["key"])
+        if a is None or b is None:
+            return "– (no scores/)"
+        rho.append(spearmanr(a, b).statistic)
+    return f"{np.mean(rho):.3f} (min {np.min(rho):.3f})"
 
 
 def pair_with_baseline(rows: list[dict], baseline: str) -> dict[str, list[tuple]]:
@@ -110,15 +125,13 @@ def table(folder: Path, rows: list[dict], baseline: str) -> str:
         finals = [final_losses(r) for r, _ in members]
         extra = sorted(set().union(*finals) - {"rec", "adv"})
         extra_text = ", ".join(f"{k} {np.mean([f[k] for f in finals]):.5f}" for k in extra)
-        rho = [spearmanr(scores_of(folder, r["key"]), scores_of(folder, b["key"])).statistic
-               for r, b in members]
         deltas = [mean_std(r[f"auc_{c}"] - b[f"auc_{c}"] for r, b in members
                            if r.get(f"auc_{c}") is not None) for c in CLASSES]
         delta_auc = [r["auc"] - b["auc"] for r, b in members]
         lines.append(f"| {model} | {len(members)} | {mean_std(delta_auc)} | "
                      f"{sign_flip_p(delta_auc):.2f} | "
                      f"{np.mean([f['rec'] for f in finals]):.5f} | {extra_text or '–'} | "
-                     f"{np.mean(rho):.3f} (min {np.min(rho):.3f}) | " + " | ".join(deltas)
+                     f"{rank_agreement(folder, members)} | " + " | ".join(deltas)
                      + " |")
     return "\n".join(lines)
 
