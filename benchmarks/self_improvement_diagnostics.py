@@ -31,6 +31,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from beatdetect.benchmark import ResultsStore, load_results
+from beatdetect.benchmark.reporting import pair_with_baseline
 
 matplotlib.use("Agg")
 
@@ -72,18 +73,13 @@ def rank_agreement(folder: Path, members: list[tuple]) -> str:
     return f"{np.mean(rho):.3f} (min {np.min(rho):.3f})"
 
 
-def pair_with_baseline(rows: list[dict], baseline: str) -> dict[str, list[tuple]]:
-    """``{model: [(row, baseline_row), ...]}`` over the folds and seeds both ran."""
-    reference = {(r["protocol"], r["fold"], r["seed"]): r for r in rows
-                 if r["model"] == baseline}
-    if not reference:
-        raise SystemExit(f"no row of the baseline {baseline!r}")
-    pairs: dict[str, list[tuple]] = {}
-    for row in rows:
-        ref = reference.get((row["protocol"], row["fold"], row["seed"]))
-        if row["model"] != baseline and ref is not None:
-            pairs.setdefault(row["model"], []).append((row, ref))
-    return pairs
+def pairs_by_model(rows: list[dict], baseline: str) -> dict[str, list[tuple]]:
+    """``{model: [(row, baseline_row), ...]}`` (one protocol per folder here)."""
+    try:
+        pairs = pair_with_baseline(rows, baseline)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
+    return {model: members for (_, model), members in pairs.items()}
 
 
 def sign_flip_p(deltas) -> float:
@@ -111,7 +107,7 @@ def mean_std(values) -> str:
 
 
 def table(folder: Path, rows: list[dict], baseline: str) -> str:
-    pairs = pair_with_baseline(rows, baseline)
+    pairs = pairs_by_model(rows, baseline)
     base_rec = np.mean([final_losses(r)["rec"] for r in rows if r["model"] == baseline])
     lines = [
         f"Baseline `{baseline}`: final training rec {base_rec:.5f} (mean over seeds).",
@@ -195,7 +191,7 @@ def augmentation_distances(data_home, cache_dir=None, n: int = 2000, seed: int =
 
 def figure(rows: list[dict], baseline: str, out: Path) -> None:
     models = list(dict.fromkeys(r["model"] for r in rows))
-    pairs = pair_with_baseline(rows, baseline)
+    pairs = pairs_by_model(rows, baseline)
     fig, (ax_rec, ax_cls) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
     for model in models:
         curves = np.array([[h["rec"] for h in r["history"]] for r in rows

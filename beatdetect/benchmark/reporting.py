@@ -25,6 +25,7 @@ __all__ = [
     "describe_budget",
     "job_row",
     "load_results",
+    "pair_with_baseline",
     "paired_differences",
     "render_markdown",
     "summarize",
@@ -186,6 +187,44 @@ def summarize(rows: list[dict]) -> list[dict]:
     return out
 
 
+def pair_with_baseline(rows: list[dict], baseline: str) -> dict[tuple, list[tuple[dict, dict]]]:
+    """Each run of another model matched with the baseline's run of its protocol, fold, seed.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Result rows (``results["rows"]``).
+    baseline : str
+        Model label the others are compared with.
+
+    Returns
+    -------
+    pairs : dict
+        ``{(protocol, model): [(row, baseline_row), ...]}`` in the order of ``rows``; runs
+        without a baseline run are left out.
+
+    Examples
+    --------
+    >>> rows = [{"protocol": "intra", "fold": 0, "seed": s, "model": m}
+    ...         for s, m in [(0, "gan"), (0, "si"), (1, "si")]]
+    >>> [(k, len(v)) for k, v in pair_with_baseline(rows, "gan").items()]
+    [(('intra', 'si'), 1)]
+    """
+    def key(row):
+        return row["protocol"], row.get("fold"), row.get("seed")
+
+    reference = {key(r): r for r in rows if r["model"] == baseline}
+    if not reference:
+        models = sorted({r["model"] for r in rows})
+        raise ValueError(f"No run of baseline {baseline!r}; the models are {models}.")
+    groups: dict[tuple, list[tuple[dict, dict]]] = {}
+    for row in rows:
+        if row["model"] != baseline and key(row) in reference:
+            groups.setdefault((row["protocol"], row["model"]), []).append(
+                (row, reference[key(row)]))
+    return groups
+
+
 def paired_differences(rows: list[dict], baseline: str) -> list[dict]:
     """Each model minus ``baseline`` on the same protocol, fold and seed.
 
@@ -215,20 +254,8 @@ def paired_differences(rows: list[dict], baseline: str) -> list[dict]:
     >>> d["model"], d["pairs"], round(d["auc"][0], 3), d["auc_wins"]
     ('si', 2, 0.005, 1)
     """
-    def key(row):
-        return row["protocol"], row.get("fold"), row.get("seed")
-
-    reference = {key(r): r for r in rows if r["model"] == baseline}
-    if not reference:
-        models = sorted({r["model"] for r in rows})
-        raise ValueError(f"No run of baseline {baseline!r}; the models are {models}.")
-    groups: dict[tuple, list[tuple[dict, dict]]] = {}
-    for row in rows:
-        if row["model"] != baseline and key(row) in reference:
-            groups.setdefault((row["protocol"], row["model"]), []).append(
-                (row, reference[key(row)]))
     out = []
-    for (protocol, model), pairs in groups.items():
+    for (protocol, model), pairs in pair_with_baseline(rows, baseline).items():
         diff = {m: _stats(r[m] - b[m] for r, b in pairs
                           if r.get(m) is not None and b.get(m) is not None)
                 for m in ("auc", "ap")}
