@@ -8,8 +8,10 @@ what it can before reading, and turns every failure into a
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from numbers import Integral
@@ -38,6 +40,11 @@ BYTES_PER_SAMPLE = {
 }
 #: File name suffixes accepted in place of a bare record path.
 RECORD_SUFFIXES = (".hea", ".dat", ".atr")
+
+try:  # pandas >= 3.1
+    from pandas.errors import Pandas4Warning as _PandasFutureWarning
+except ImportError:  # older pandas do not warn about wfdb's calls
+    _PandasFutureWarning = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,22 @@ class Recording:
     units: tuple[str, ...]
     ann_sample: np.ndarray | None = None
     ann_symbol: np.ndarray | None = None
+
+
+@contextlib.contextmanager
+def _quiet_wfdb():
+    """Silence the ``Pandas4Warning`` that wfdb's own pandas calls raise on every read.
+
+    wfdb (4.3) calls ``DataFrame.set_index(..., inplace=True)``, deprecated in pandas 3.1,
+    each time it maps annotation codes to symbols: a user can do nothing about it, and it
+    buried other warnings (about a hundred per test run). Only that category, and only when
+    raised from wfdb's modules, is ignored.
+    """
+    with warnings.catch_warnings():
+        if _PandasFutureWarning is not None:
+            warnings.filterwarnings("ignore", category=_PandasFutureWarning,
+                                    module=r"wfdb(\.|$)")
+        yield
 
 
 def _record_path(path) -> Path:
@@ -142,7 +165,8 @@ def _select_leads(lead_names: Sequence[str], leads, path: Path) -> list[int]:
 
 def _read_annotations(path: Path, extension: str) -> tuple[np.ndarray, np.ndarray]:
     try:
-        ann = wfdb.rdann(str(path), extension)
+        with _quiet_wfdb():
+            ann = wfdb.rdann(str(path), extension)
     except Exception as err:  # wfdb raises ValueError, IndexError, ... on damaged files
         raise DataError(
             f"Could not read annotation file {_sibling(path, extension)} of record "
@@ -165,7 +189,8 @@ def _read_header(path: Path):
             f"No WFDB header {header_file}: record {path.name!r} is not in {path.parent}."
         )
     try:
-        header = wfdb.rdheader(str(path))
+        with _quiet_wfdb():
+            header = wfdb.rdheader(str(path))
     except Exception as err:  # wfdb's header parser fails with IndexError, ValueError, ...
         raise DataError(
             f"Could not parse WFDB header {header_file}; it may be truncated or damaged: "
@@ -240,7 +265,8 @@ def read_record(path, leads=None, *, annotation="atr") -> Recording:
     if isinstance(header, wfdb.Record):
         _check_signal_files(header, path)
     try:
-        record = wfdb.rdrecord(str(path), physical=True, m2s=True)
+        with _quiet_wfdb():
+            record = wfdb.rdrecord(str(path), physical=True, m2s=True)
     except FileNotFoundError as err:
         raise DataNotFoundError(
             f"A file of record {path.name!r} is missing: {err.filename or err}"
