@@ -4,6 +4,12 @@ wfdb reports damaged files with whatever numpy or the parser raises first (a bro
 ``ValueError`` for a short ``.dat``, an ``IndexError`` for a cut header). This module checks
 what it can before reading, and turns every failure into a
 :class:`~beatdetect.exceptions.DataError` naming the record and the file.
+
+Some damage wfdb does not notice at all, and this module checks for it after reading:
+
+- an annotation file that does not fit its record (random bytes often parse): negative or
+  decreasing positions, many unknown annotation codes, or far fewer beats than any living
+  heart gives over the record (see :data:`MIN_HEART_RATE_BPM`).
 """
 
 from __future__ import annotations
@@ -40,6 +46,22 @@ BYTES_PER_SAMPLE = {
 }
 #: File name suffixes accepted in place of a bare record path.
 RECORD_SUFFIXES = (".hea", ".dat", ".atr")
+#: Symbols of the WFDB beat (QRS) annotation codes: those for which the WFDB library's
+#: ``isqrs()`` is true (``ecgmap.h``): every beat type, paced, unclassifiable and learning.
+WFDB_BEAT_SYMBOLS = frozenset("NLRaVFJASEj/QB?enfr")
+#: Fewest beats per minute an annotation file must hold over its record. The slowest
+#: escape rhythms run at 20-40 bpm and a sustained rate under 20 bpm does not keep a person
+#: conscious; 10 bpm averaged over the record leaves room for pauses and for unannotated
+#: stretches of ventricular fibrillation or noise. MIT-BIH's sparsest record averages 50 bpm
+#: (record 123: 1,518 beats in 30 minutes).
+MIN_HEART_RATE_BPM = 10.0
+#: The heart-rate floor is only checked for records at least this long (seconds): over a
+#: shorter record it would demand one or two beats, which says nothing.
+MIN_DURATION_FOR_RATE_CHECK = 60.0
+#: Largest fraction of annotations allowed to carry a code with no WFDB meaning (neither a
+#: standard code nor a custom label defined in the file). Real files have none; random bytes
+#: give about a third (20 of the 59 annotation codes a 6-bit field can hold are undefined).
+MAX_UNKNOWN_CODE_FRACTION = 0.1
 
 try:  # pandas >= 3.1
     from pandas.errors import Pandas4Warning as _PandasFutureWarning
@@ -163,23 +185,83 @@ def _select_leads(lead_names: Sequence[str], leads, path: Path) -> list[int]:
     return indices
 
 
-def _read_annotations(path: Path, extension: str) -> tuple[np.ndarray, np.ndarray]:
+def _read_annotations(
+    path: Path, extension: str, n_samples: int, fs: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions and symbols of an annotation file, checked against its record.
+
+    ``n_samples`` and ``fs`` are the record's length and sampling rate.
+    """
+    ann_file = _sibling(path, extension)
     try:
         with _quiet_wfdb():
             ann = wfdb.rdann(str(path), extension)
     except Exception as err:  # wfdb raises ValueError, IndexError, ... on damaged files
         raise DataError(
-            f"Could not read annotation file {_sibling(path, extension)} of record "
+            f"Could not read annotation file {ann_file} of record "
             f"{path.name!r}; it may be truncated or damaged: {type(err).__name__}: {err}"
         ) from err
     sample = np.asarray(ann.sample, dtype=np.int64)
-    symbol = np.asarray(ann.symbol if ann.symbol is not None else [], dtype=str)
+    raw_symbol = list(ann.symbol) if ann.symbol is not None else []
+    # wfdb gives NaN as the symbol of a code that is neither standard nor defined in the file.
+    known = np.array([isinstance(s, str) and bool(s.strip()) for s in raw_symbol], dtype=bool)
+    symbol = np.asarray(raw_symbol, dtype=str)
     if symbol.shape != sample.shape:
         raise DataError(
-            f"Annotation file {_sibling(path, extension)} has {sample.size} positions but "
+            f"Annotation file {ann_file} has {sample.size} positions but "
             f"{symbol.size} symbols."
         )
+    _check_annotations(ann_file, sample, symbol, known, n_samples, fs)
     return sample, symbol
+
+
+def _check_annotations(ann_file: Path, sample, symbol, known, n_samples: int, fs: float):
+    """Reject an annotation file that parses but cannot describe its record.
+
+    wfdb reads many damaged or foreign files without error (over half of random byte
+    strings of a few kilobytes parse), so the content is checked against the record.
+    """
+    fix = (f" Download the record again, or move {ann_file.name} aside to score the record "
+           "with detected beats.")
+    if sample.size == 0:
+        return
+    before = sample < 0
+    if before.any():
+        raise DataError(
+            f"Annotation file {ann_file} does not fit its record: {int(before.sum())} of "
+            f"{sample.size} annotations lie before the signal's first sample (e.g. sample "
+            f"{int(sample[before][0])}); the file is damaged or belongs to another record.{fix}"
+        )
+    backwards = np.flatnonzero(np.diff(sample) < 0)
+    if backwards.size:
+        i = int(backwards[0])
+        raise DataError(
+            f"Annotation file {ann_file} is damaged: its positions go backwards "
+            f"({backwards.size} times, first from sample {int(sample[i])} to "
+            f"{int(sample[i + 1])}), but WFDB annotations are stored in time order.{fix}"
+        )
+    n_unknown = int((~known).sum())
+    if n_unknown > MAX_UNKNOWN_CODE_FRACTION * sample.size:
+        raise DataError(
+            f"Annotation file {ann_file} is damaged or not a WFDB annotation file: "
+            f"{n_unknown} of {sample.size} annotations have codes with no WFDB meaning.{fix}"
+        )
+    beat = np.isin(symbol, list(WFDB_BEAT_SYMBOLS))
+    # Annotations past the signal's end are allowed (a record cut short of its annotation
+    # file, e.g. its first minutes saved with wfdb.wrsamp; no beat window is cut there), but
+    # only the beats inside the signal count towards its heart rate.
+    n_inside = int((beat & (sample < n_samples)).sum())
+    duration = n_samples / fs
+    floor = MIN_HEART_RATE_BPM * duration / 60.0
+    # A file with no beat at all annotates something else (rhythm or events only, like the
+    # MIT-BIH Atrial Fibrillation Database's .atr files): not a damaged beat annotation file.
+    if beat.any() and duration >= MIN_DURATION_FOR_RATE_CHECK and n_inside < floor:
+        raise DataError(
+            f"Annotation file {ann_file} is damaged or does not belong to its record: it "
+            f"marks {n_inside} beats over {duration / 60:.1f} minutes of signal, fewer than a "
+            f"heart rate of {MIN_HEART_RATE_BPM:g} beats per minute would give "
+            f"({math.ceil(floor)}).{fix}"
+        )
 
 
 def _read_header(path: Path):
@@ -252,7 +334,12 @@ def read_record(path, leads=None, *, annotation="atr") -> Recording:
     DataNotFoundError
         The header or a signal file does not exist.
     DataError
-        A file is truncated or damaged, or a requested lead is not in the record.
+        A file is truncated or damaged, or a requested lead is not in the record. This
+        includes an annotation file that does not fit the record: negative or decreasing
+        positions, more than 10 % unknown annotation codes, or, in records of a minute or
+        more, fewer beat annotations inside the signal than 10 beats per minute would give
+        (a file with no beat annotation at all, such as a rhythm-only file, is accepted, and
+        so are annotations past the end of a signal cut short).
 
     Examples
     --------
@@ -291,7 +378,9 @@ def read_record(path, leads=None, *, annotation="atr") -> Recording:
     units = tuple(str(unit) for unit in (record.units or [""] * len(lead_names)))
     ann_sample = ann_symbol = None
     if annotation is not None and _sibling(path, annotation).is_file():
-        ann_sample, ann_symbol = _read_annotations(path, annotation)
+        ann_sample, ann_symbol = _read_annotations(
+            path, annotation, signal.shape[0], float(record.fs)
+        )
     return Recording(
         name=path.name,
         path=path,
