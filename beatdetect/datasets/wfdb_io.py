@@ -7,6 +7,8 @@ what it can before reading, and turns every failure into a
 
 Some damage wfdb does not notice at all, and this module checks for it after reading:
 
+- a header whose sampling frequency is missing, not a number or not positive (wfdb falls
+  back to 250 Hz without a word);
 - an annotation file that does not fit its record (random bytes often parse): negative or
   decreasing positions, many unknown annotation codes, or far fewer beats than any living
   heart gives over the record (see :data:`MIN_HEART_RATE_BPM`).
@@ -17,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,6 +65,8 @@ MIN_DURATION_FOR_RATE_CHECK = 60.0
 #: standard code nor a custom label defined in the file). Real files have none; random bytes
 #: give about a third (20 of the 59 annotation codes a 6-bit field can hold are undefined).
 MAX_UNKNOWN_CODE_FRACTION = 0.1
+#: A sampling frequency field as wfdb's header parser reads it (``fs[/counter[(base)]]``).
+_FS_FIELD = re.compile(r"(?P<fs>\d+\.?\d*|\.\d+)(?:/.*)?")
 
 try:  # pandas >= 3.1
     from pandas.errors import Pandas4Warning as _PandasFutureWarning
@@ -264,6 +269,38 @@ def _check_annotations(ann_file: Path, sample, symbol, known, n_samples: int, fs
         )
 
 
+def _header_sampling_frequency(header_file: Path) -> float:
+    """The sampling frequency written in a header's record line, checked.
+
+    wfdb reads a missing, non-numeric or negative frequency as WFDB's default of 250 Hz
+    without a word, which silently mis-times every beat window. The WFDB specification
+    does allow omitting it, but a recording's rate is never safe to guess, so this reader
+    requires it. (A line that omits the frequency but gives the length, ``100 2 650000``,
+    reads as 650 kHz: the fields are positional, so that cannot be told apart.)
+    """
+    # Read as wfdb reads it: ASCII, undecodable bytes dropped, comment lines skipped.
+    text = header_file.read_bytes().decode("ascii", errors="ignore")
+    lines = [line.strip() for line in text.splitlines()]
+    record_line = next((line for line in lines if line and not line.startswith("#")), "")
+    fields = record_line.split()
+    how = ("Write the sampling frequency in Hz as the third field of the header's first "
+           f"line, e.g. '{fields[0] if fields else 'name'} "
+           f"{fields[1] if len(fields) > 1 else '1'} 360 ...'.")
+    if len(fields) < 3:
+        raise DataError(
+            f"WFDB header {header_file} gives no sampling frequency (record line "
+            f"{record_line!r}); wfdb would assume 250 Hz. {how}"
+        )
+    match = _FS_FIELD.fullmatch(fields[2])
+    fs = float(match["fs"]) if match else math.nan
+    if not (math.isfinite(fs) and fs > 0):
+        raise DataError(
+            f"WFDB header {header_file} has an invalid sampling frequency {fields[2]!r} "
+            f"(record line {record_line!r}): it must be a positive number of Hz. {how}"
+        )
+    return fs
+
+
 def _read_header(path: Path):
     header_file = _sibling(path, "hea")
     if not header_file.is_file():
@@ -286,6 +323,7 @@ def _read_header(path: Path):
                 f"Could not parse WFDB header {header_file}: it declares {header.n_sig} "
                 f"signals but describes {len(names)}; it may be truncated or damaged."
             )
+    _header_sampling_frequency(header_file)
     return header
 
 
@@ -335,7 +373,8 @@ def read_record(path, leads=None, *, annotation="atr") -> Recording:
         The header or a signal file does not exist.
     DataError
         A file is truncated or damaged, or a requested lead is not in the record. This
-        includes an annotation file that does not fit the record: negative or decreasing
+        includes a header without a positive sampling frequency (wfdb would assume 250 Hz),
+        and an annotation file that does not fit the record: negative or decreasing
         positions, more than 10 % unknown annotation codes, or, in records of a minute or
         more, fewer beat annotations inside the signal than 10 beats per minute would give
         (a file with no beat annotation at all, such as a rhythm-only file, is accepted, and

@@ -271,6 +271,39 @@ def test_every_mitbih_record_loads_its_annotations(mitdb_dir):
         assert rec.fs == 360.0 and rec.ann_sample.size > 1_500, record
 
 
+def _edit_record_line(header_file, fields):
+    lines = header_file.read_text().splitlines(keepends=True)
+    lines[0] = " ".join(fields) + "\n"
+    header_file.write_text("".join(lines))
+
+
+@pytest.mark.parametrize(
+    "fs_field, match",
+    [
+        ("abc", r"invalid sampling frequency 'abc'"),
+        ("-360", r"invalid sampling frequency '-360'"),
+        ("0", r"invalid sampling frequency '0'"),
+        ("0/360", r"invalid sampling frequency '0/360'"),
+        (None, r"gives no sampling frequency \(record line '100 2'\); wfdb would assume 250 Hz"),
+    ],
+)
+def test_header_without_a_valid_sampling_frequency(copy_record, fs_field, match):
+    folder = copy_record(["100"])
+    _edit_record_line(folder / "100.hea", ["100", "2"] + ([fs_field, "650000"] if fs_field else []))
+    for read in (read_record, read_lead_names):
+        with pytest.raises(DataError, match=rf"WFDB header .*100\.hea .*{match}") as info:
+            read(folder / "100")
+        assert "third field of the header's first line, e.g. '100 2 360 ...'" in str(info.value)
+
+
+def test_header_sampling_frequency_with_counter_and_comments(copy_record):
+    folder = copy_record(["100"])
+    header = folder / "100.hea"
+    text = header.read_text().replace("100 2 360 ", "100 2 360/1(0) ", 1)
+    header.write_text("# a comment line first\n\n" + text)
+    assert read_record(folder / "100", annotation=None).fs == 360.0
+
+
 def test_wfdb_pandas_deprecations_are_silenced_at_their_source(mitdb_dir):
     # wfdb's own DataFrame.set_index(inplace=True) warns on every annotation read (pandas
     # >= 3.1); only that warning, raised from wfdb, is silenced.
