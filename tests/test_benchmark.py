@@ -342,3 +342,28 @@ def test_docstring_examples_run(name):
 
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+@pytest.mark.parametrize(
+    "damaged, match",
+    [
+        ('{"key": "b", "auc": 0.9', "Expecting ',' delimiter"),  # a torn last write
+        ('{"key": "b", "model": "pca\n', "Unterminated string"),
+        ("[1, 2]", r"not a result row \(a JSON object with a 'key'\)"),
+        ('{"auc": 0.9}', "not a result row"),
+    ],
+)
+def test_damaged_journal_names_file_line_and_recovery(tmp_path, damaged, match):
+    from beatdetect.exceptions import DataError
+
+    store = ResultsStore(tmp_path / "out")
+    store.out_dir.mkdir()
+    store.journal.write_text(json.dumps({"key": "a"}) + "\n\n" + damaged + "\n")
+    with pytest.raises(DataError, match=match) as info:
+        store.rows()
+    message = str(info.value)
+    assert f"{store.journal} is damaged at line 3" in message
+    assert "delete line 3 (that job runs again on resume)" in message
+    assert f"delete the folder {store.out_dir}" in message
+    store.journal.write_text(json.dumps({"key": "a"}) + "\n\n")  # line deleted: resumable
+    assert list(store.rows()) == ["a"]

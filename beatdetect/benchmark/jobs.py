@@ -254,14 +254,39 @@ class ResultsStore:
         self.scores_dir = self.out_dir / self.SCORES
 
     def rows(self) -> dict[str, dict]:
-        """Rows of the finished jobs by key (the last one wins if a key repeats)."""
+        """Rows of the finished jobs by key (the last one wins if a key repeats).
+
+        Raises
+        ------
+        DataError
+            A line of the journal is not a JSON row with a ``key``. The message names the
+            file and the line, and says how to recover.
+        """
+        from ..exceptions import DataError
+
         if not self.journal.is_file():
             return {}
         rows = {}
-        for line in self.journal.read_text(encoding="utf-8").splitlines():
-            if line.strip():
+        text = self.journal.read_text(encoding="utf-8", errors="replace")
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
                 row = json.loads(line)
-                rows[row["key"]] = row
+                if not isinstance(row, dict) or not isinstance(row.get("key"), str):
+                    raise ValueError("not a result row (a JSON object with a 'key')")
+            except ValueError as err:  # json.JSONDecodeError is a ValueError
+                # The journal is only ever replaced whole (atomically), so even a torn last
+                # line cannot come from an interrupted run: it is damage from outside, and
+                # guessing which jobs finished could mix results. Stop and say how to fix it.
+                raise DataError(
+                    f"The benchmark journal {self.journal} is damaged at line {number}: {err}. "
+                    f"beatdetect replaces this file atomically, so it was changed from outside "
+                    f"(a disk error, an editor, an incomplete copy). To recover, delete line "
+                    f"{number} (that job runs again on resume), or delete the folder "
+                    f"{self.out_dir} to start the benchmark over."
+                ) from err
+            rows[row["key"]] = row
         return rows
 
     def scores_path(self, key: str) -> Path:
