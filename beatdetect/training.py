@@ -20,6 +20,7 @@ One step on a batch ``x`` (Zhou et al., 2019; Algorithm 1 of the paper):
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import sys
 import time
@@ -256,7 +257,9 @@ class GANTrainer:
         # Only the adversarial part: extra discriminator terms (contrastive) must not mask
         # a collapse of the real-vs-fake loss.
         if (losses["d_real"] + losses["d_fake"]).item() < self.d_reset_threshold:
-            self.discriminator.apply(init_weights)
+            # From the trainer's seeded generator, not torch's global RNG: equal seeds give
+            # equal models, and fitting leaves the caller's RNG state alone.
+            self.discriminator.apply(functools.partial(init_weights, generator=self.rng))
             self.n_discriminator_resets_ += 1
         return {name: value.detach() for name, value in losses.items()}
 

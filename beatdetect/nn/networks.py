@@ -86,14 +86,35 @@ def pad_beats(x: torch.Tensor, length: int) -> torch.Tensor:
     return F.pad(x, (0, missing), mode="replicate")
 
 
-def init_weights(module: nn.Module) -> None:
-    """BeatGAN's initialisation (DCGAN): conv N(0, 0.02), batch-norm N(1, 0.02), bias 0."""
+def init_weights(module: nn.Module, generator: torch.Generator | None = None) -> None:
+    """BeatGAN's initialisation (DCGAN): conv N(0, 0.02), batch-norm N(1, 0.02), bias 0.
+
+    Parameters
+    ----------
+    module : nn.Module
+        Initialised in place when it is a convolution, linear or batch-norm layer; use
+        ``net.apply(init_weights)`` for a whole network.
+    generator : torch.Generator, optional
+        Source of the random weights. None draws from torch's global RNG; a seeded
+        generator keeps a re-initialisation during training (the discriminator reset)
+        reproducible and leaves the caller's global RNG untouched.
+    """
+
+    def normal_(weight: torch.Tensor, mean: float) -> None:
+        if generator is None:
+            nn.init.normal_(weight, mean, 0.02)
+            return
+        # Drawn on the generator's device (a CPU generator cannot fill a GPU tensor).
+        with torch.no_grad():
+            weight.copy_(torch.empty(weight.shape, dtype=weight.dtype, device=generator.device)
+                         .normal_(mean, 0.02, generator=generator))
+
     if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d, nn.Linear, Upsample2)):
-        nn.init.normal_(module.weight, 0.0, 0.02)
+        normal_(module.weight, 0.0)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
     elif isinstance(module, nn.BatchNorm1d):
-        nn.init.normal_(module.weight, 1.0, 0.02)
+        normal_(module.weight, 1.0)
         nn.init.zeros_(module.bias)
 
 
