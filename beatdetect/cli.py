@@ -8,7 +8,9 @@
     beatdetect score 105 --model model.safetensors --out-csv 105.csv --out-png 105.png
 
 Errors (a missing file, a bad flag value, data that cannot be found) print one message and
-return a non-zero exit code, without a traceback (``--traceback`` shows it).
+return a non-zero exit code, without a traceback (``--traceback`` shows it). Output paths
+are checked before any training or scoring starts, so a typo in ``--out`` never throws away
+a trained model.
 """
 
 from __future__ import annotations
@@ -82,6 +84,77 @@ def _max_train(text: str):
     return None if text.lower() in {"all", "none"} else _positive_int(text)
 
 
+# --------------------------------------------------------------------------- output paths
+def check_output_file(path, flag: str) -> Path:
+    """Fail now, in one line, if ``path`` cannot be written: before hours of training.
+
+    The file's folder must exist and be writable, and ``path`` must not be a folder.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file the command will write.
+    flag : str
+        The flag that named it (``"--out"``), quoted in the error.
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Raises
+    ------
+    OSError
+        ``FileNotFoundError``, ``NotADirectoryError``, ``IsADirectoryError`` or
+        ``PermissionError``, with a message saying what to change.
+    """
+    from .datasets._home import is_writable_dir
+
+    path = Path(path).expanduser()
+    folder = path.parent
+    if path.is_dir():
+        raise IsADirectoryError(f"{flag} {path} is a folder; give a file name inside it.")
+    if not folder.exists():
+        raise FileNotFoundError(
+            f"{flag} {path}: folder {folder} does not exist. Create it first (mkdir -p "
+            f"{folder}) or choose another path.")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{flag} {path}: {folder} is not a folder.")
+    if not is_writable_dir(folder):
+        raise PermissionError(f"{flag} {path}: folder {folder} is not writable.")
+    return path
+
+
+def check_output_dir(path, flag: str) -> Path:
+    """Fail now if folder ``path`` can neither be written nor created (missing parents too).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder the command will create or write into.
+    flag : str
+        The flag that named it, quoted in the error.
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Raises
+    ------
+    OSError
+        ``NotADirectoryError`` or ``PermissionError``, saying what to change.
+    """
+    from .datasets._home import is_writable_dir
+
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"{flag} {path} is a file, not a folder.")
+    if not is_writable_dir(path):
+        ancestor = next(p for p in (path, *path.parents) if p.exists())
+        reason = ("is not a folder" if not ancestor.is_dir() else "is not writable")
+        raise PermissionError(f"{flag} {path} cannot be written: {ancestor} {reason}.")
+    return path
+
+
 # --------------------------------------------------------------------------- benchmark
 def cmd_benchmark(args) -> int:
     from .benchmark import describe_budget, get_preset, run_benchmark
@@ -91,7 +164,7 @@ def cmd_benchmark(args) -> int:
                         models=args.model)
     if hasattr(args, "max_train"):  # absent unless given: None ("all") is a value
         preset = preset.replace(max_train=args.max_train)
-    out = Path(args.out) if args.out else Path("benchmark-results") / args.preset
+    out = check_output_dir(args.out or Path("benchmark-results") / args.preset, "--out")
     result = run_benchmark(
         out, preset, params=parse_model_params(args.param), data_home=args.data_home,
         records=args.records, cache_dir=args.cache_dir, download=not args.no_download,
@@ -110,6 +183,8 @@ def cmd_benchmark(args) -> int:
 def cmd_report(args) -> int:
     from .benchmark import load_results, render_markdown, update_readme
 
+    if args.out:
+        check_output_file(args.out, "--out")
     if args.readme:
         changed = update_readme(args.readme, args.results, baseline=args.baseline,
                                 check=args.check)
@@ -185,6 +260,8 @@ def cmd_fit(args) -> int:
         unknown = sorted(set(params) - set(SIBeatGANDetector().get_params()))
         raise ValueError(f"SIBeatGANDetector has no parameter(s) {unknown}; its parameters "
                          f"are {known}.") from None
+    # Checked before the beats are read: a bad path must not cost a training run.
+    out = check_output_file(args.out, "--out")
     X, names = training_beats(records=args.records, record_dir=args.record_dir,
                               data_home=args.data_home, cache_dir=args.cache_dir,
                               leads=args.leads, download=not args.no_download,
@@ -195,7 +272,7 @@ def cmd_fit(args) -> int:
     _note(args, f"Training on {len(X):,} normal beats of {len(names)} record(s) "
                 f"({', '.join(names[:8])}{'...' if len(names) > 8 else ''}).")
     det.fit(X)
-    path = det.save(args.out)
+    path = det.save(out)
     _note(args, f"Saved the fitted detector to {path} ({det.n_iter_} epochs, "
                 f"threshold offset_ = {det.offset_:.4g}).")
     return EXIT_OK
@@ -278,9 +355,9 @@ def cmd_score(args) -> int:
         raise FileNotFoundError(f"No model file {model}: train one with `beatdetect fit`.")
     detector = SIBeatGANDetector.load(model)
     path = resolve_record(args.record, args.data_home)
+    out_csv = check_output_file(args.out_csv or f"{path.name}_scores.csv", "--out-csv")
+    out_png = check_output_file(args.out_png or f"{path.name}_scores.png", "--out-png")
     beats, scores, flags, recording = score_record(path, detector, leads=args.leads)
-    out_csv = Path(args.out_csv or f"{path.name}_scores.csv")
-    out_png = Path(args.out_png or f"{path.name}_scores.png")
     write_scores_csv(out_csv, beats, scores, flags)
     fig = scored_record_figure(beats, scores, flags, recording, detector,
                                duration=args.duration)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 import stat
 from pathlib import Path
@@ -221,3 +222,87 @@ def test_console_script_is_declared():
 
     config = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
     assert config["project"]["scripts"]["beatdetect"] == "beatdetect.cli:main"
+
+
+# --------------------------------------------------------------------------- hardening (issue 13)
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A saved detector trained in a second on synthetic beats (no real data needed)."""
+    from beatdetect.datasets import make_synthetic_beats
+
+    X = make_synthetic_beats(64, 0, random_state=0).X
+    det = SIBeatGANDetector(base_filters=4, max_epochs=1, random_state=0).fit(X)
+    return det.save(tmp_path_factory.mktemp("tiny") / "tiny.safetensors")
+
+
+def _no_training(monkeypatch):
+    """Make any attempt to read beats (the step before training or scoring) fail loudly."""
+    import beatdetect.cli as cli
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the output paths must be checked before any beat is read")
+
+    monkeypatch.setattr(cli, "training_beats", forbidden)
+    monkeypatch.setattr(cli, "score_record", forbidden)
+
+
+@pytest.mark.parametrize(
+    "out, match",
+    [
+        ("missing/m.safetensors", r"--out .*missing/m\.safetensors: folder .*missing does not "
+                                  r"exist\. Create it first \(mkdir -p .*missing\)"),
+        ("", r"--out .* is a folder; give a file name inside it\."),
+        ("a_file/m.safetensors", r"a_file is not a folder\."),
+        ("locked/m.safetensors", r"folder .*locked is not writable\."),
+    ],
+)
+def test_fit_checks_its_output_path_before_training(capsys, tmp_path, monkeypatch, out, match):
+    _no_training(monkeypatch)
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked").chmod(0o555)  # the permission bits are checked, also for root
+    try:
+        code, _, err = run(capsys, "fit", "--records", "100", "--out", tmp_path / out)
+    finally:
+        (tmp_path / "locked").chmod(0o755)
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith("beatdetect fit: error: ") and re.search(match, err)
+
+
+@pytest.mark.parametrize("flag", ["--out-csv", "--out-png"])
+def test_score_checks_its_output_paths_before_scoring(capsys, tmp_path, monkeypatch, tiny_model,
+                                                       flag):
+    _no_training(monkeypatch)
+    (tmp_path / "rec.hea").write_text("rec 1 360 1000\n")
+    code, _, err = run(capsys, "score", tmp_path / "rec", "--model", tiny_model, flag,
+                       tmp_path / "missing" / "out")
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith(f"beatdetect score: error: {flag} ") and "does not exist" in err
+
+
+def test_benchmark_and_report_check_their_output_paths_first(capsys, tmp_path, monkeypatch):
+    import beatdetect.benchmark as benchmark
+
+    monkeypatch.setattr(benchmark, "run_benchmark", lambda *a, **k: pytest.fail("ran"))
+    (tmp_path / "a_file").write_text("x")
+    code, _, err = run(capsys, "benchmark", "--out", tmp_path / "a_file" / "sub")
+    assert code == 1 and re.search(r"--out .*a_file/sub cannot be written: .*a_file is not a "
+                                   r"folder\.", err)
+    code, _, err = run(capsys, "benchmark", "--out", tmp_path / "a_file")
+    assert code == 1 and "a_file is a file, not a folder" in err
+    code, _, err = run(capsys, "report", tmp_path / "results.json", "--out",
+                       tmp_path / "missing" / "r.md")
+    assert code == 1 and re.search(r"report: error: --out .*missing/r\.md: folder", err)
+
+
+def test_score_refuses_a_garbage_annotation_file(capsys, tmp_path, data_home, tiny_model):
+    # Issue 13: random bytes as 100.atr were scored, and an AUC reported against them.
+    for ext in ("hea", "dat"):
+        target = tmp_path / f"100.{ext}"
+        shutil.copyfile(data_home / "mitdb" / f"100.{ext}", target)
+        target.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    (tmp_path / "100.atr").write_bytes(np.random.default_rng(8).bytes(4000))
+    code, out, err = run(capsys, "score", tmp_path / "100", "--model", tiny_model, "--out-csv",
+                         tmp_path / "s.csv", "--out-png", tmp_path / "s.png")
+    assert code == 1 and out == "" and "AUC" not in err
+    assert re.search(r"^beatdetect score: error: Annotation file .*100\.atr is damaged", err)
