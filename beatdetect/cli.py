@@ -7,7 +7,7 @@
     beatdetect fit --records 100 101 103 --epochs 10 --out model.safetensors
     beatdetect score 105 --model model.safetensors --out-csv 105.csv --out-png 105.png
 
-Errors (a missing file, a bad flag value, data that cannot be found) print one message and
+Errors (a missing file, a bad flag value, data that cannot be found) print one line and
 return a non-zero exit code, without a traceback (``--traceback`` shows it). Output paths
 are checked before any training or scoring starts, so a typo in ``--out`` never throws away
 a trained model.
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -82,6 +83,29 @@ def _positive_int(text: str) -> int:
 
 def _max_train(text: str):
     return None if text.lower() in {"all", "none"} else _positive_int(text)
+
+
+def _positive_float(text: str) -> float:
+    """A finite number above zero (``nan``, ``inf`` and ``-5`` are refused by argparse)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
+    return value
+
+
+def _n_jobs(text: str) -> int:
+    """joblib's ``n_jobs``: a positive count, or negative to count back from all cores."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value == 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a non-zero integer (N processes, or -1 for all cores), got {text!r}")
+    return value
 
 
 # --------------------------------------------------------------------------- output paths
@@ -246,6 +270,19 @@ def training_beats(*, records=None, record_dir=None, data_home=None, cache_dir=N
     return np.concatenate(chunks), names
 
 
+def _check_detector(det) -> None:
+    """Parameter values and the device, checked before any beat is read."""
+    from ._device import resolve_device
+
+    det._validate_params()  # scikit-learn's constraints, as fit would check them
+    try:
+        resolve_device(det.device)
+    except RuntimeError as err:  # torch.device("tpu")
+        raise ValueError(
+            f"device={det.device!r} is not a torch device: use 'auto', 'cpu', 'cuda' or "
+            f"'cuda:N' ({err})") from None
+
+
 def cmd_fit(args) -> int:
     from .detector import SIBeatGANDetector
 
@@ -260,7 +297,8 @@ def cmd_fit(args) -> int:
         unknown = sorted(set(params) - set(SIBeatGANDetector().get_params()))
         raise ValueError(f"SIBeatGANDetector has no parameter(s) {unknown}; its parameters "
                          f"are {known}.") from None
-    # Checked before the beats are read: a bad path must not cost a training run.
+    # Everything that can fail without data is checked before the beats are read.
+    _check_detector(det)
     out = check_output_file(args.out, "--out")
     X, names = training_beats(records=args.records, record_dir=args.record_dir,
                               data_home=args.data_home, cache_dir=args.cache_dir,
@@ -346,14 +384,30 @@ def scored_record_figure(beats, scores, flags, recording, detector, *, duration=
     return fig
 
 
-def cmd_score(args) -> int:
+def load_model(path):
+    """A detector saved by ``beatdetect fit``; any failure becomes one clear ValueError.
+
+    A random, truncated or edited file fails inside safetensors, JSON or torch with
+    whatever error comes first; the message names the file and what to do instead.
+    """
     from .detector import SIBeatGANDetector
+
+    try:
+        return SIBeatGANDetector.load(path)
+    except Exception as err:
+        raise ValueError(
+            f"Could not load the model {path}: it is not a model saved by `beatdetect fit`, "
+            f"or it is damaged ({type(err).__name__}: {err}). Train it again with "
+            "`beatdetect fit`.") from err
+
+
+def cmd_score(args) -> int:
     from .metrics import anomaly_average_precision, anomaly_roc_auc
 
     model = Path(args.model)
     if not model.is_file():
         raise FileNotFoundError(f"No model file {model}: train one with `beatdetect fit`.")
-    detector = SIBeatGANDetector.load(model)
+    detector = load_model(model)
     path = resolve_record(args.record, args.data_home)
     out_csv = check_output_file(args.out_csv or f"{path.name}_scores.csv", "--out-csv")
     out_png = check_output_file(args.out_png or f"{path.name}_scores.png", "--out-png")
@@ -435,8 +489,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_flags(bench)
     bench.add_argument("--out", metavar="DIR",
                        help="output folder (default: benchmark-results/<preset>)")
-    bench.add_argument("--n-jobs", type=int, default=1, metavar="N",
-                       help="local processes running jobs side by side (default: 1)")
+    bench.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="N",
+                       help="local processes running jobs side by side (default: 1; -1: "
+                            "one per core)")
     bench.add_argument("--scheduler", metavar="ADDRESS",
                        help="run the jobs on a Dask cluster, e.g. tcp://10.0.0.5:8786")
     bench.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
@@ -497,12 +552,68 @@ def build_parser() -> argparse.ArgumentParser:
                        help="default: <record>_scores.png")
     score.add_argument("--leads", nargs="+", metavar="LEAD",
                        help="leads to use (default: MLII when present, else the first ones)")
-    score.add_argument("--duration", type=float, default=10.0, metavar="S",
+    score.add_argument("--duration", type=_positive_float, default=10.0, metavar="S",
                        help="seconds of ECG strip in the PNG (default: 10)")
     _add_data_flags(score, download=False)
     score.add_argument("--quiet", action="store_true")
     score.set_defaults(func=cmd_score)
     return parser
+
+
+#: Errors a user can cause and fix (a bad file, flag value, folder, parameter): their
+#: message is the whole story. beatdetect's exceptions subclass ValueError or
+#: RuntimeError; OverflowError and friends come from numbers out of range.
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError, TypeError, OSError, RuntimeError, KeyError, ImportError, ArithmeticError,
+    EOFError, MemoryError,
+)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """USER_ERRORS plus errors of optional libraries that do not subclass them."""
+    extra = []
+    try:
+        from safetensors import SafetensorError  # a damaged model file
+    except ImportError:  # pragma: no cover - safetensors is a dependency
+        pass
+    else:
+        extra.append(SafetensorError)
+    import zipfile
+
+    extra.append(zipfile.BadZipFile)  # a damaged .npz
+    return USER_ERRORS + tuple(extra)
+
+
+def error_line(command: str, err: BaseException) -> str:
+    """The one line printed for an error: the message, or an "internal error" pointer.
+
+    Parameters
+    ----------
+    command : str
+        The subcommand that failed (``"fit"``).
+    err : BaseException
+        The exception it raised.
+
+    Returns
+    -------
+    line : str
+        No newline inside: messages spanning lines are joined.
+
+    Examples
+    --------
+    >>> error_line("score", FileNotFoundError("No model file m.safetensors."))
+    'beatdetect score: error: No model file m.safetensors.'
+    >>> error_line("fit", IndexError("list index out of range"))  # doctest: +ELLIPSIS
+    'beatdetect fit: internal error: IndexError: list index out of range (rerun with ...'
+    """
+    message = " ".join(str(err).split())
+    if isinstance(err, _user_errors()):
+        if isinstance(err, KeyError) or not message:
+            message = f"{type(err).__name__}: {message}".rstrip(": ")
+        return f"beatdetect {command}: error: {message}"
+    # A bug, not a user error: say so, and how to see where it happened.
+    return (f"beatdetect {command}: internal error: {type(err).__name__}: {message} (rerun "
+            "with --traceback for the details, and please report it)")
 
 
 def main(argv=None) -> int:
@@ -518,8 +629,6 @@ def main(argv=None) -> int:
     code : int
         0 on success, 1 on an error, 2 on a usage error, 130 when interrupted.
     """
-    from .exceptions import DataError
-
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -532,10 +641,10 @@ def main(argv=None) -> int:
                 if args.command == "benchmark" else "")
         print(f"beatdetect {args.command}: interrupted.{hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (DataError, ValueError, OSError, ImportError) as err:
+    except Exception as err:
         if args.traceback:
             raise
-        print(f"beatdetect {args.command}: error: {err}", file=sys.stderr)
+        print(error_line(args.command, err), file=sys.stderr)
         return EXIT_ERROR
 
 

@@ -295,6 +295,92 @@ def test_benchmark_and_report_check_their_output_paths_first(capsys, tmp_path, m
     assert code == 1 and re.search(r"report: error: --out .*missing/r\.md: folder", err)
 
 
+def _damaged_models(model, folder):
+    """A random, a text, a truncated and an edited copy of a saved model."""
+    data = model.read_bytes()
+    assert b"n_leads_" in data
+    edited = data.replace(b"n_leads_", b"n_LEADS_", 1)  # same length: the header still parses
+    files = {"random": np.random.default_rng(0).bytes(5000), "text": b"hello\n",
+             "truncated": data[:3000], "edited": edited}
+    for name, content in files.items():
+        (folder / f"{name}.safetensors").write_bytes(content)
+    return [folder / f"{name}.safetensors" for name in files]
+
+
+def test_score_with_a_file_that_is_not_a_model(capsys, tmp_path, tiny_model):
+    for path in _damaged_models(tiny_model, tmp_path):
+        code, _, err = run(capsys, "score", "100", "--model", path)
+        assert code == 1 and err.count("\n") == 1, path
+        assert err.startswith(f"beatdetect score: error: Could not load the model {path}: it is "
+                              "not a model saved by `beatdetect fit`, or it is damaged (")
+
+
+def test_fit_with_an_unknown_device_fails_before_reading_beats(capsys, tmp_path, monkeypatch):
+    _no_training(monkeypatch)
+    code, _, err = run(capsys, "fit", "--records", "100", "--param", "device=tpu", "--out",
+                       tmp_path / "m.safetensors")
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith("beatdetect fit: error: device='tpu' is not a torch device: use "
+                          "'auto', 'cpu', 'cuda' or 'cuda:N'")
+
+
+@pytest.mark.parametrize(
+    "error, line",
+    [
+        (KeyError("X"), "error: KeyError: 'X'"),
+        (OverflowError("cannot convert float infinity to integer"),
+         "error: cannot convert float infinity to integer"),
+        (TypeError("bad type"), "error: bad type"),
+        (RuntimeError(""), "error: RuntimeError"),
+        (ValueError("two\nlines"), "error: two lines"),
+        (IndexError("list index out of range"),
+         "internal error: IndexError: list index out of range (rerun with --traceback"),
+        (AssertionError("x"), "internal error: AssertionError: x (rerun with --traceback"),
+    ],
+)
+def test_every_error_is_one_line(capsys, tmp_path, monkeypatch, error, line):
+    import beatdetect.cli as cli
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(cli, "training_beats", fail)
+    argv = ["fit", "--records", "100", "--out", tmp_path / "m.safetensors"]
+    code, _, err = run(capsys, *argv)
+    assert code == 1 and err.startswith(f"beatdetect fit: {line}")
+    assert err.count("\n") == 1 and err.endswith("\n")
+    with pytest.raises(type(error)):
+        main(["--traceback", *map(str, argv)])
+
+
+def test_library_errors_of_other_packages_are_one_line(capsys, tmp_path, monkeypatch):
+    import zipfile
+
+    from safetensors import SafetensorError
+
+    import beatdetect.cli as cli
+
+    for error in (SafetensorError("header too large"), zipfile.BadZipFile("not a zip")):
+        def fail(*args, error=error, **kwargs):
+            raise error
+
+        monkeypatch.setattr(cli, "training_beats", fail)
+        code, _, err = run(capsys, "fit", "--records", "100", "--out", tmp_path / "m")
+        assert code == 1 and err == f"beatdetect fit: error: {error}\n"
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "nan", "inf", "-inf", "abc"])
+def test_score_duration_must_be_a_positive_finite_number(capsys, value):
+    code, _, err = run(capsys, "score", "100", "--model", "m", f"--duration={value}")
+    assert code == 2
+    assert f"argument --duration: expected a positive finite number, got '{value}'" in err
+
+
+def test_benchmark_n_jobs_must_not_be_zero(capsys):
+    code, _, err = run(capsys, "benchmark", "--n-jobs", "0")
+    assert code == 2 and "argument --n-jobs: expected a non-zero integer" in err
+
+
 def test_score_refuses_a_garbage_annotation_file(capsys, tmp_path, data_home, tiny_model):
     # Issue 13: random bytes as 100.atr were scored, and an AUC reported against them.
     for ext in ("hea", "dat"):
