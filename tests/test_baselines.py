@@ -21,9 +21,11 @@ from beatdetect.baselines import (
     BeatAutoencoder,
     BeatFlattener,
     IsolationForestDetector,
+    KNNDetector,
     OneClassSVMDetector,
     PCADetector,
     PyODDetector,
+    RecordingTemplateDetector,
     detector_names,
     make_detector,
 )
@@ -415,13 +417,15 @@ def test_flattener_puts_a_2d_model_in_a_pipeline(beats):
 
 # --------------------------------------------------------------------------- registry
 def test_registry_names_and_classes():
-    expected = {"pca": PCADetector, "iforest": IsolationForestDetector,
-                "ocsvm": OneClassSVMDetector, "ae": AutoencoderDetector, "pyod": PyODDetector}
+    expected = {"knn": KNNDetector, "template": RecordingTemplateDetector, "pca": PCADetector,
+                "iforest": IsolationForestDetector, "ocsvm": OneClassSVMDetector,
+                "ae": AutoencoderDetector, "pyod": PyODDetector}
     assert expected == BASELINES
-    assert detector_names() == ["ae", "iforest", "ocsvm", "pca", "pyod", "sibeatgan"]
+    assert detector_names() == ["ae", "iforest", "knn", "ocsvm", "pca", "pyod", "sibeatgan",
+                                "template"]
 
 
-@pytest.mark.parametrize("name", ["pca", "iforest", "ocsvm", "ae", "pyod"])
+@pytest.mark.parametrize("name", ["knn", "template", "pca", "iforest", "ocsvm", "ae", "pyod"])
 def test_make_detector_builds_each_baseline(name):
     det = make_detector(name, contamination=0.1)
     assert type(det) is BASELINES[name] and det.contamination == 0.1
@@ -433,7 +437,7 @@ def test_make_detector_knows_sibeatgan_and_ignores_case():
 
 
 def test_make_detector_unknown_name_lists_known_ones():
-    with pytest.raises(ValueError, match="Unknown detector 'lstm'.*ae, iforest, ocsvm, pca"):
+    with pytest.raises(ValueError, match="Unknown detector 'lstm'.*ae, iforest, knn, ocsvm, pca"):
         make_detector("lstm")
 
 

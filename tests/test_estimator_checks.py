@@ -11,10 +11,33 @@ from beatdetect.baselines import (
     AutoencoderDetector,
     BeatFlattener,
     IsolationForestDetector,
+    KNNDetector,
     OneClassSVMDetector,
     PCADetector,
     PyODDetector,
+    RecordingTemplateDetector,
 )
+
+#: Why detectors with a memory of their training beats fail two checks, by design: each
+#: training beat is its own nearest neighbour (distance 0) when scored again, while
+#: ``offset_`` is set on leave-one-out scores, as beats unseen in fit will be scored. So
+#: ``predict`` on the training beats flags fewer than ``contamination`` of them, and
+#: ``fit_predict`` (which is ``fit(X).predict(X)``) likewise. Setting the threshold on the
+#: self-distances instead would flag most new beats.
+MEMORY_XFAIL = (
+    "a memory of the training beats scores each training beat against itself (distance 0); "
+    "offset_ is set on leave-one-out scores, as unseen beats are scored"
+)
+
+
+def expected_failures(estimator) -> dict:
+    """The checks a detector fails by design, with the reason (see MEMORY_XFAIL)."""
+    memory = isinstance(estimator, KNNDetector) or (
+        isinstance(estimator, SIBeatGANDetector) and estimator.memory is not None
+        and estimator.w_memory > 0)
+    if not memory:
+        return {}
+    return {"check_outliers_train": MEMORY_XFAIL, "check_outliers_fit_predict": MEMORY_XFAIL}
 
 
 def small_detectors():
@@ -30,6 +53,15 @@ def small_detectors():
             mixed_precision=False, device="cpu", random_state=0, distill="self",
             contrastive=True, contrastive_on="both",
         ),
+        # BeatGAN's own score (reconstruction error only) passes every check.
+        SIBeatGANDetector(
+            max_epochs=2, base_filters=4, n_layers=2, latent_dim=4, batch_size=32,
+            mixed_precision=False, device="cpu", random_state=0, memory=None,
+            w_rhythm=0.0, recording_template=False,
+        ),
+        KNNDetector(),
+        KNNDetector(n_neighbors=3, w_rhythm=1.0, recording_template=True),
+        RecordingTemplateDetector(),
         PCADetector(),
         IsolationForestDetector(n_estimators=10, random_state=0),
         OneClassSVMDetector(max_train=100, random_state=0),
@@ -42,6 +74,6 @@ def small_detectors():
     ]
 
 
-@parametrize_with_checks(small_detectors())
+@parametrize_with_checks(small_detectors(), expected_failed_checks=expected_failures)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -5,6 +5,8 @@ as (n, L) or (n, C, L), its ``score_samples`` is higher for more normal beats, `
 returns +1 / -1 and ``contamination`` sets the threshold, exactly like
 :class:`~beatdetect.SIBeatGANDetector`. Score them all with :mod:`beatdetect.metrics`.
 
+- :class:`KNNDetector`: distance to the nearest training beats (no training at all);
+- :class:`RecordingTemplateDetector`: distance to the median beat of the beat's own recording;
 - :class:`PCADetector`: PCA reconstruction error (BeatGAN's "PCA" row);
 - :class:`IsolationForestDetector`: scikit-learn's isolation forest on flattened beats;
 - :class:`OneClassSVMDetector`: scikit-learn's one-class SVM, with a training subsample;
@@ -17,10 +19,12 @@ returns +1 / -1 and ``contamination`` sets the threshold, exactly like
 from .autoencoder import AutoencoderDetector, BeatAutoencoder
 from .flatten import BeatFlattener, flatten_beats
 from .iforest import IsolationForestDetector
+from .knn import KNNDetector
 from .ocsvm import OneClassSVMDetector
 from .pca import PCADetector
 from .pyod_adapter import PyODDetector
 from .registry import BASELINES, detector_names, make_detector
+from .template import RecordingTemplateDetector
 
 __all__ = [
     "BASELINES",
@@ -28,9 +32,11 @@ __all__ = [
     "BeatAutoencoder",
     "BeatFlattener",
     "IsolationForestDetector",
+    "KNNDetector",
     "OneClassSVMDetector",
     "PCADetector",
     "PyODDetector",
+    "RecordingTemplateDetector",
     "detector_names",
     "flatten_beats",
     "make_detector",

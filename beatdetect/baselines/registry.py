@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from .autoencoder import AutoencoderDetector
 from .iforest import IsolationForestDetector
+from .knn import KNNDetector
 from .ocsvm import OneClassSVMDetector
 from .pca import PCADetector
 from .pyod_adapter import PyODDetector
+from .template import RecordingTemplateDetector
 
 __all__ = ["BASELINES", "detector_names", "make_detector"]
 
-#: Baseline detector classes by short name (the rows of BeatGAN's table we reproduce).
+#: Baseline detector classes by short name: the rows of BeatGAN's table we reproduce, and
+#: the label-free references any model must beat (nearest neighbours, recording template).
 BASELINES = {
+    "knn": KNNDetector,
+    "template": RecordingTemplateDetector,
     "pca": PCADetector,
     "iforest": IsolationForestDetector,
     "ocsvm": OneClassSVMDetector,
@@ -36,7 +41,7 @@ def detector_names() -> list[str]:
     Examples
     --------
     >>> detector_names()
-    ['ae', 'iforest', 'ocsvm', 'pca', 'pyod', 'sibeatgan']
+    ['ae', 'iforest', 'knn', 'ocsvm', 'pca', 'pyod', 'sibeatgan', 'template']
     """
     return sorted([*BASELINES, *_LAZY])
 
@@ -66,10 +71,10 @@ def make_detector(name: str, **params):
     --------
     >>> make_detector("pca", n_components=5)
     PCADetector(n_components=5)
-    >>> make_detector("lstm")
+    >>> make_detector("lstm")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: Unknown detector 'lstm'. Known detectors: ae, iforest, ocsvm, pca, pyod, sibeatgan.
+    ValueError: Unknown detector 'lstm'. Known detectors: ae, iforest, knn, ..., template.
     """
     key = name.lower() if isinstance(name, str) else name
     if key in BASELINES:

@@ -93,8 +93,8 @@ def plan_jobs(preset, models=None, params=None, *, data_id: str = "") -> list[Jo
         under another label (e.g. twice with different parameters). Default
         ``preset.models``.
     params : dict of str to dict, optional
-        Parameters per model label, over the preset's defaults (``preset.model_params``,
-        ``epochs`` as ``max_epochs``, ``batch_size``).
+        Parameters per model label, over the preset's defaults (``preset.model_params`` by
+        label, else by detector name; ``epochs`` as ``max_epochs``, ``batch_size``).
     data_id : str
         Fingerprint of the beats, part of each job's key.
 
@@ -119,7 +119,8 @@ def plan_jobs(preset, models=None, params=None, *, data_id: str = "") -> list[Jo
     resolved = {}
     for label, name in specs:
         accepted = _accepted_params(name)
-        merged = dict(preset.model_params.get(name, {}))
+        # The preset's parameters for this label (``knn_context``), else for the detector.
+        merged = dict(preset.model_params.get(label, preset.model_params.get(name, {})))
         for key, value in (("max_epochs", preset.epochs), ("batch_size", preset.batch_size)):
             if value is not None and key in accepted:
                 merged[key] = value
@@ -178,10 +179,14 @@ def build_detector(detector: str, params: dict, seed: int):
     return det
 
 
-def fit_and_score(detector: str, params: dict, seed: int, X, train_idx, test_idx) -> dict:
+def fit_and_score(detector: str, params: dict, seed: int, X, train_idx, test_idx,
+                  groups=None, rr=None) -> dict:
     """Fit a detector on ``X[train_idx]`` and score ``X[test_idx]``: one benchmark job.
 
     Receives no labels. Runs on a local process or a Dask worker; the caller limits threads.
+    ``groups`` (the record of each beat) and ``rr`` (its RR intervals) are the beats'
+    context, passed to ``fit`` and ``score_samples`` of every detector: those whose
+    parameters use it (the recording template, the rhythm part) do, the others ignore it.
 
     Returns
     -------
@@ -193,13 +198,18 @@ def fit_and_score(detector: str, params: dict, seed: int, X, train_idx, test_idx
         (the detector's per-epoch losses, when it keeps them, for diagnosing a result).
     """
     det = build_detector(detector, params, seed)
+
+    def context(index):
+        return {"groups": None if groups is None else np.asarray(groups)[index],
+                "rr": None if rr is None else np.asarray(rr)[index]}
+
     X_train = np.asarray(X[train_idx])
     start = time.perf_counter()
-    det.fit(X_train)
+    det.fit(X_train, **context(train_idx))
     fit_seconds = time.perf_counter() - start
     X_test = np.asarray(X[test_idx])
     start = time.perf_counter()
-    scores = np.asarray(det.score_samples(X_test), dtype=np.float64)
+    scores = np.asarray(det.score_samples(X_test, **context(test_idx)), dtype=np.float64)
     score_seconds = time.perf_counter() - start
     return {
         "scores": scores,

@@ -12,10 +12,15 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["DEFAULT_MODELS", "PRESETS", "Preset", "get_preset"]
+__all__ = ["DEFAULT_MODELS", "KNN_CONTEXT", "PRESETS", "Preset", "get_preset"]
 
-#: Detectors benchmarked when none are named: BeatGAN and the baselines of its Table 2.
-DEFAULT_MODELS = ("sibeatgan", "ae", "pca", "ocsvm", "iforest")
+#: Detectors benchmarked when none are named: SI-BeatGAN at its defaults, the label-free
+#: references it must beat (nearest neighbours on raw beats, alone and with the same
+#: recording and rhythm context as SI-BeatGAN; the recording's own median beat), and the
+#: baselines of BeatGAN's Table 2.
+DEFAULT_MODELS = ("sibeatgan", "knn", "knn_context=knn", "template", "ae", "pca", "iforest")
+#: The context SI-BeatGAN uses by default, given to the nearest-neighbour reference too.
+KNN_CONTEXT = {"w_rhythm": 1.0, "recording_template": True}
 #: The evaluation protocols (see :mod:`beatdetect.benchmark.protocols`).
 PROTOCOLS = ("intra", "inter")
 
@@ -47,7 +52,7 @@ class Preset:
     models : tuple of str
         Detectors run when the caller names none (:func:`beatdetect.baselines.make_detector`).
     model_params : mapping of str to mapping
-        Default parameters per detector name, under the caller's own parameters.
+        Default parameters per model label (or detector name), under the caller's own.
     description : str
         One line for ``--help`` and the results.
     """
@@ -108,37 +113,35 @@ class Preset:
         return out
 
 
-#: The budget presets. All keep the detectors' published hyperparameters (learning rate,
-#: architecture) and change only the budget. ``quick`` was measured on the 2-core
-#: development CPU (Intel Xeon with bfloat16 autocast, one job process, one thread, other
-#: work running beside it): 193 s for the whole command, preprocessing cache cold,
-#: download excluded (SI-BeatGAN 58 s to fit + 20 s to score 28,623 beats, AE 43 s + 41 s,
-#: the other three under 15 s together).
+#: The budget presets. They change only the budget (and give the nearest-neighbour reference
+#: SI-BeatGAN's context); every detector keeps its own defaults. ``quick`` takes about 7 minutes for
+#: the whole command on a 2-core AMD EPYC (Zen 3, float32), preprocessing cache cold.
 PRESETS = {
     "quick": Preset(
         name="quick",
-        protocols=("intra",),
+        protocols=("intra", "inter"),
         folds=(0,),
         seeds=(0,),
         max_train=3000,
         epochs=4,
         batch_size=64,
-        description="intra-patient fold 0, seed 0, 3,000 training beats, 4 epochs: about "
-        "3 minutes on a 2-core CPU; checks the whole pipeline, far below the paper's budget "
-        "(BeatGAN needs many more steps than 188 to reach its published AUC)",
+        model_params={"knn_context": KNN_CONTEXT},
+        description="intra-patient fold 0 and inter-patient DS1 -> DS2, seed 0, 3,000 "
+        "training beats, 4 epochs: about 7 minutes on a 2-core CPU; checks the whole "
+        "pipeline on both protocols, far below the paper's budget",
     ),
     "cpu": Preset(
         name="cpu",
         protocols=("intra", "inter"),
         folds=(0, 1, 2, 3, 4),
-        seeds=(0,),
-        max_train=20000,
-        epochs=10,
+        seeds=(0, 1, 2),
+        max_train=5000,
+        epochs=4,
         batch_size=64,
-        model_params={"ocsvm": {"max_train": 10000}},
-        description="both protocols, all 5 folds, seed 0, 20,000 training beats, 10 epochs "
-        "(OCSVM on 10,000): about 4 h on a 2-core CPU with one process (estimated from the "
-        "measured throughput), about half with --n-jobs 2",
+        model_params={"knn_context": KNN_CONTEXT, "ocsvm": {"max_train": 5000}},
+        description="both protocols, all 5 folds, seeds 0-2, 5,000 training beats, 4 epochs: "
+        "about 4 h on one core of a 2-core CPU for the default models (resumable; "
+        "--n-jobs 2 halves it)",
     ),
     "paper": Preset(
         name="paper",
@@ -148,7 +151,7 @@ PRESETS = {
         max_train=None,
         epochs=100,
         batch_size=64,
-        model_params={"ocsvm": {"max_train": 10000}},
+        model_params={"knn_context": KNN_CONTEXT, "ocsvm": {"max_train": 10000}},
         description="BeatGAN's published budget: intra-patient, all 5 folds, all training "
         "beats, 100 epochs, batch 64 (OCSVM on 10,000 beats); for GPUs",
     ),

@@ -177,7 +177,8 @@ def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=Non
             splits[split_key] = (subsample_train(train, preset.max_train, seed=job.seed,
                                                  fold=job.fold), test)
         train, test = splits[split_key]
-        tasks.append((job.detector, job.params, job.seed, data.X, train, test))
+        tasks.append((job.detector, job.params, job.seed, data.X, train, test,
+                      getattr(data, "record", None), getattr(data, "rr", None)))
 
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = {

@@ -2,7 +2,8 @@
 
 Data flows one way: a WFDB record (:func:`read_record`) or a numpy signal is band-pass
 filtered (:func:`bandpass_filter`), cut into beats around annotated or detected R peaks
-(:func:`extract_beats`, :func:`detect_r_peaks`) and scaled per beat; :func:`beats_from_record`
+(:func:`extract_beats`, :func:`detect_r_peaks`) and scaled per beat, with the RR intervals
+of each beat (:func:`rr_intervals`); :func:`beats_from_record`
 and :func:`beats_from_signal` run the whole chain, :func:`load_mitbih` runs it over the
 MIT-BIH Arrhythmia Database with caching. Labels (AAMI classes, +1/-1) travel beside ``X``
 for evaluation with :func:`intra_patient_split` or :func:`inter_patient_split`.
@@ -23,12 +24,16 @@ from .preprocessing import (
     scale_beats_minmax,
     window_samples,
 )
+from .rhythm import LOCAL_RR_BEATS, LOCAL_RR_QUANTILE, RR_COLUMNS, rr_intervals
 from .splits import DS1_RECORDS, DS2_RECORDS, inter_patient_split, intra_patient_split
 from .synthetic import make_synthetic_beats
 from .wfdb_io import Recording, read_lead_names, read_record
 
 __all__ = [
     "AAMI_CLASSES",
+    "LOCAL_RR_BEATS",
+    "LOCAL_RR_QUANTILE",
+    "RR_COLUMNS",
     "BEAT_LENGTH",
     "BEAT_WINDOW",
     "DS1_RECORDS",
@@ -53,6 +58,7 @@ __all__ = [
     "make_synthetic_beats",
     "read_lead_names",
     "read_record",
+    "rr_intervals",
     "scale_beats_minmax",
     "window_samples",
 ]

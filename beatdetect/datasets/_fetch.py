@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import wfdb
 from tqdm.auto import tqdm
 
 from ..exceptions import DataNotFoundError
+from ._wfdb import wfdb
 
 
 def fetch_physionet_records(

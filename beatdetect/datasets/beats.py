@@ -23,6 +23,7 @@ from .preprocessing import (
     extract_beats,
     window_samples,
 )
+from .rhythm import rr_intervals
 from .wfdb_io import read_record
 
 __all__ = ["beats_from_record", "beats_from_signal"]
@@ -75,7 +76,9 @@ def beats_from_signal(
     -------
     beats : sklearn.utils.Bunch
         ``X`` (n_beats, n_leads, length) float32; ``sample`` (R-peak index of each beat);
-        ``record`` (``name`` per beat); ``y`` (+1 normal / -1 anomalous), ``aami`` and
+        ``rr`` (pre-RR, post-RR and local RR interval of each beat in seconds, from every
+        beat position, :func:`~beatdetect.datasets.rr_intervals`); ``record`` (``name`` per
+        beat); ``y`` (+1 normal / -1 anomalous), ``aami`` and
         ``symbol`` when ``symbols`` is given, else None; metadata ``fs``, ``lead_names``,
         ``window``, ``length``, ``r_peak_source`` (``"annotations"``, ``"given"`` or
         ``"detected"``) and ``params``.
@@ -130,6 +133,9 @@ def beats_from_signal(
             f"No beats in {name!r}: {len(peaks)} {found} beat positions, none with a "
             f"{window} window (samples at 360 Hz) inside its {signal.shape[0]} samples."
         )
+    # Intervals between *all* beats, not only those whose window fits: the first and last
+    # kept beats keep their true neighbours.
+    rr = rr_intervals(peaks, fs)[kept] if len(peaks) > 1 else np.full((len(kept), 3), np.nan)
     symbol = aami = y = None
     if symbols is not None:
         symbol = symbols[kept]
@@ -142,6 +148,7 @@ def beats_from_signal(
         symbol=symbol,
         record=np.full(len(kept), name),
         sample=np.asarray(peaks, dtype=np.int64)[kept],
+        rr=rr,
         fs=fs,
         lead_names=lead_names,
         window=tuple(window),

@@ -5,9 +5,9 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-import wfdb.processing
 
 from ..exceptions import DataError
+from ._wfdb import wfdb
 from .preprocessing import _validate_signal
 
 __all__ = ["DETECTORS", "detect_r_peaks"]

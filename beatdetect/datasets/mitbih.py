@@ -26,6 +26,7 @@ from .preprocessing import (
     check_length_scale,
     window_samples,
 )
+from .rhythm import rr_intervals
 from .wfdb_io import read_lead_names
 
 __all__ = ["MITBIH_RECORDS", "PACED_RECORDS", "load_mitbih"]
@@ -251,6 +252,8 @@ def load_mitbih(
         - ``symbol`` : original annotation symbol of each beat
         - ``record`` : record name of each beat
         - ``sample`` : annotation sample index of each beat in its record
+        - ``rr`` : pre-RR, post-RR and local RR interval of each beat in seconds
+          (:func:`~beatdetect.datasets.rr_intervals`), for the rhythm part of the scores
         - ``fs``, ``lead_names``, ``window``, ``length``, ``records`` (loaded records),
           ``params`` (every preprocessing parameter) and ``DESCR``.
 
@@ -298,16 +301,20 @@ def load_mitbih(
     ]
     symbol = np.concatenate([arrays["symbol"] for arrays in per_record])
     aami = aami_class(symbol)
+    record = np.concatenate(
+        [np.full(len(arrays["sample"]), r) for r, arrays in zip(selected, per_record)]
+    )
+    sample = np.concatenate([arrays["sample"] for arrays in per_record])
+    fs = float(per_record[0]["fs"])
     return Bunch(
         X=np.concatenate([arrays["X"] for arrays in per_record]),
         y=aami_to_y(aami),
         aami=aami,
         symbol=symbol,
-        record=np.concatenate(
-            [np.full(len(arrays["sample"]), r) for r, arrays in zip(selected, per_record)]
-        ),
-        sample=np.concatenate([arrays["sample"] for arrays in per_record]),
-        fs=float(per_record[0]["fs"]),
+        record=record,
+        sample=sample,
+        rr=rr_intervals(sample, fs, groups=record),
+        fs=fs,
         lead_names=list(leads),
         window=tuple(window),
         length=int(length),

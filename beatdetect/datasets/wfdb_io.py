@@ -27,9 +27,10 @@ from numbers import Integral
 from pathlib import Path
 
 import numpy as np
-import wfdb
 
 from ..exceptions import DataError, DataNotFoundError
+from ._wfdb import PandasFutureWarning as _PandasFutureWarning
+from ._wfdb import wfdb
 
 __all__ = ["Recording", "read_lead_names", "read_record"]
 
@@ -68,10 +69,6 @@ MAX_UNKNOWN_CODE_FRACTION = 0.1
 #: A sampling frequency field as wfdb's header parser reads it (``fs[/counter[(base)]]``).
 _FS_FIELD = re.compile(r"(?P<fs>\d+\.?\d*|\.\d+)(?:/.*)?")
 
-try:  # pandas >= 3.1
-    from pandas.errors import Pandas4Warning as _PandasFutureWarning
-except ImportError:  # older pandas do not warn about wfdb's calls
-    _PandasFutureWarning = None
 
 
 @dataclass(frozen=True)
