@@ -18,14 +18,10 @@ from sklearn.utils.validation import check_is_fitted
 from ._device import autocast_dtype, resolve_device
 from .base import CONTEXT_PARAMETERS, BaseBeatDetector
 from .context import ScoreReference
+from .inference import iter_reconstructions, reconstruction_errors, reconstructions
 from .memory import MemoryBank, PCAProjection
 from .nn.networks import BeatGANConfig, Discriminator, Generator, init_weights, pad_beats
-from .training import (
-    GANTrainer,
-    iter_reconstructions,
-    reconstruction_errors,
-    reconstructions,
-)
+from .training import GANTrainer
 
 __all__ = ["SIBeatGANDetector"]
 

@@ -24,33 +24,24 @@ import functools
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .exceptions import TrainingDivergedError
-from .nn.networks import Discriminator, Generator, init_weights, pad_beats
+from .inference import CPU, INFERENCE_BATCH_SIZE, reconstruction_errors
+from .nn.networks import Discriminator, Generator, init_weights
 
-#: Default device of the engine and of inference.
-CPU = torch.device("cpu")
 #: Learning-rate schedules of :class:`GANTrainer`.
 LR_SCHEDULES = ("constant", "cosine")
-#: Beats per inference chunk. Measured on a 2-core AVX512/AMX Xeon (one thread), 256-beat
-#: chunks scored 2.3x (float32) and 2.0x (bfloat16) faster than 4096-beat chunks, whose
-#: activations no longer fit in cache; smaller chunks also bound memory tighter.
-INFERENCE_BATCH_SIZE = 256
 
 __all__ = [
     "GANTrainer",
     "LossTerm",
     "StepContext",
-    "iter_reconstructions",
-    "reconstruction_errors",
-    "reconstructions",
 ]
 
 
@@ -400,64 +391,3 @@ def _hms(seconds: float) -> str:
     minutes, sec = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{sec:02d}" if hours else f"{minutes}:{sec:02d}"
-
-
-# --------------------------------------------------------------------- inference
-@torch.inference_mode()
-def iter_reconstructions(
-    module: nn.Module,
-    X: np.ndarray | torch.Tensor,
-    *,
-    batch_size: int = INFERENCE_BATCH_SIZE,
-    device: torch.device = CPU,
-    amp_dtype: torch.dtype | None = None,
-    progress: bool = False,
-) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
-    """Yield ``(start, x, x_hat)`` chunks of float32 tensors (B, C, L) on ``device``.
-
-    ``module`` is any reconstruction network: it returns the reconstruction, or a tuple
-    whose first item is the reconstruction (BeatGAN's :class:`Generator`). When it has a
-    ``cfg.padded_length`` (the generator), beats are padded to it for the forward pass; the
-    reconstruction is always cropped back, so only real ticks count. Memory is bounded by
-    ``batch_size``: a 24-hour recording streams through in chunks.
-    """
-    was_training = module.training
-    module.eval()
-    length = X.shape[-1]
-    padded = getattr(getattr(module, "cfg", None), "padded_length", length)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(X), desc="scoring", unit="beat", file=sys.stderr)
-    try:
-        for start in range(0, len(X), batch_size):
-            chunk = X[start:start + batch_size]
-            x = torch.as_tensor(chunk).to(device, torch.float32, non_blocking=True)
-            with torch.autocast(device.type, dtype=amp_dtype or torch.float32,
-                                enabled=amp_dtype is not None):
-                out = module(pad_beats(x, padded))
-            x_hat = out[0] if isinstance(out, tuple) else out
-            yield start, x, x_hat[..., :length].float()
-            if bar is not None:
-                bar.update(len(chunk))
-    finally:
-        if bar is not None:
-            bar.close()
-        module.train(was_training)
-
-
-def reconstruction_errors(module: nn.Module, X, **kwargs) -> np.ndarray:
-    """Per-beat mean squared reconstruction error (BeatGAN's anomaly score), float64."""
-    out = np.empty(len(X), dtype=np.float64)
-    for start, x, x_hat in iter_reconstructions(module, X, **kwargs):
-        out[start:start + len(x)] = (x - x_hat).pow(2).mean(dim=(1, 2)).double().cpu().numpy()
-    return out
-
-
-def reconstructions(module: nn.Module, X, **kwargs) -> np.ndarray:
-    """Reconstructions of ``X`` (n, C, L) as a float32 array of the same shape."""
-    out = np.empty(X.shape, dtype=np.float32)
-    for start, x, x_hat in iter_reconstructions(module, X, **kwargs):
-        out[start:start + len(x)] = x_hat.cpu().numpy()
-    return out

@@ -22,8 +22,8 @@ import torch
 
 from beatdetect import SIBeatGANDetector
 from beatdetect.datasets import intra_patient_split, load_mitbih
+from beatdetect.inference import reconstruction_errors
 from beatdetect.metrics import anomaly_average_precision, anomaly_roc_auc, per_class_scores
-from beatdetect.training import reconstruction_errors
 
 
 def main(argv=None):

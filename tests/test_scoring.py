@@ -8,8 +8,8 @@ import pytest
 from beatdetect import SIBeatGANDetector
 from beatdetect.baselines import KNNDetector, PCADetector, RecordingTemplateDetector
 from beatdetect.datasets import load_mitbih, make_synthetic_beats
+from beatdetect.inference import reconstruction_errors
 from beatdetect.metrics import anomaly_average_precision, anomaly_roc_auc
-from beatdetect.training import reconstruction_errors
 
 #: A small SI-BeatGAN at its default scoring (reconstruction + memory bank + context).
 SMALL = dict(base_filters=8, latent_dim=16, max_epochs=3, batch_size=32,

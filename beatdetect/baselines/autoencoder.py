@@ -16,8 +16,8 @@ from torch import nn
 from .._device import resolve_device
 from ..base import BaseBeatDetector
 from ..exceptions import TrainingDivergedError
+from ..inference import reconstruction_errors, reconstructions
 from ..nn.networks import BeatGANConfig, Generator, init_weights, pad_beats
-from ..training import reconstruction_errors, reconstructions
 
 __all__ = ["AutoencoderDetector", "BeatAutoencoder"]
 

@@ -53,6 +53,10 @@ def reconstruction_error(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
 
     .. math:: e_b = \frac{1}{C L} \sum_{c=1}^{C} \sum_{t=1}^{L} (x_{bct} - \hat x_{bct})^2
 
+    The library's one definition of the error: scoring and the trainer's validation loss
+    compute it with this function, through
+    :func:`beatdetect.inference.reconstruction_errors`.
+
     Parameters
     ----------
     x, x_hat : torch.Tensor of shape (B, C, L)
