@@ -60,9 +60,10 @@ def _network_embeddings(generator, discriminator, X, space: str, kwargs) -> np.n
 _SAVE_FORMAT = "beatdetect.SIBeatGANDetector/1"
 #: Spaces a memory bank can hold (see the ``memory`` parameter).
 MEMORY_SPACES = ("input", "latent", "discriminator")
-#: Principal components of the ``memory="input"`` bank: 32 keep the shape of a 320-tick
-#: beat (over 95% of its variance on MIT-BIH) and make neighbour search 10x cheaper.
-INPUT_MEMORY_DIMS = 32
+#: Principal components kept in the memory bank, whatever its space: 32 keep the shape of a
+#: 320-tick beat (over 95% of its variance on MIT-BIH), and neighbour search in 32
+#: dimensions is 10x cheaper than on beats (16x than on 512 discriminator features).
+MEMORY_DIMS = 32
 
 
 class SIBeatGANDetector(BaseBeatDetector):
@@ -205,10 +206,10 @@ class SIBeatGANDetector(BaseBeatDetector):
         the generator and discriminator start from the same weights and see the same
         batches with or without them.
     memory : {"input", "latent", "discriminator"} or None, default="input"
-        Space of the memory bank of training beats: ``"input"`` the beats themselves,
-        projected on their 32 principal components; ``"latent"`` the generator's code;
-        ``"discriminator"`` the discriminator's last feature map, averaged over time (the
-        representation ``contrastive=True`` trains). None: no memory bank.
+        Space of the memory bank of training beats: ``"input"`` the beats themselves;
+        ``"latent"`` the generator's code; ``"discriminator"`` the discriminator's last
+        feature map, averaged over time (the representation ``contrastive=True`` trains).
+        Each is projected on its 32 principal components. None: no memory bank.
     memory_size : int, default=20000
         Most training beats kept in the bank (a seeded subsample); scoring cost grows with
         it.
@@ -252,7 +253,7 @@ class SIBeatGANDetector(BaseBeatDetector):
     memory_bank_ : MemoryBank or None
         Embeddings of training beats (``memory`` is not None).
     memory_projection_ : PCAProjection or None
-        Principal axes of the training beats (``memory="input"``).
+        Principal axes of the bank's features (``memory`` is not None).
     score_references_ : dict of str to ScoreReference
         Median and interquartile range of each part of the score on normal beats: held-out
         training beats (``validation_fraction`` of them, not trained on) for the model's
@@ -553,10 +554,9 @@ class SIBeatGANDetector(BaseBeatDetector):
         if len(X) > self.memory_size:
             rng = np.random.default_rng(_derived_seed(seed, 30))
             keep = np.sort(rng.choice(len(X), self.memory_size, replace=False))
-        if self.memory == "input":
-            self.memory_projection_ = PCAProjection.fit(
-                X[keep].reshape(len(keep), -1), INPUT_MEMORY_DIMS)
-        self.memory_bank_ = MemoryBank(self._embed(X[keep]))
+        features = self._memory_features(X[keep])
+        self.memory_projection_ = PCAProjection.fit(features, MEMORY_DIMS)
+        self.memory_bank_ = MemoryBank(self.memory_projection_.transform(features))
         self._bank_index = index[keep]  # positions in fit's X, for leave-one-out
 
     def _model_references(self, X, raw: dict) -> dict:
@@ -639,9 +639,13 @@ class SIBeatGANDetector(BaseBeatDetector):
             self._modules_on(torch.device("cpu"))
 
     def _embed(self, X) -> np.ndarray:
-        """Beats in the memory bank's space, (n, n_dims) float32."""
+        """Beats in the memory bank's space: features on their principal axes, (n, 32)."""
+        return self.memory_projection_.transform(self._memory_features(X))
+
+    def _memory_features(self, X) -> np.ndarray:
+        """Flattened beats, generator codes or pooled discriminator features, (n, d)."""
         if self.memory == "input":
-            return self.memory_projection_.transform(X.reshape(len(X), -1))
+            return X.reshape(len(X), -1)
         kwargs = self._inference_kwargs()
         generator, discriminator = self._modules_on(kwargs["device"])
         try:
