@@ -31,7 +31,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from beatdetect.benchmark import ResultsStore, load_results
-from beatdetect.benchmark.reporting import pair_with_baseline
+from beatdetect.benchmark.statistics import pair_with_baseline
 
 matplotlib.use("Agg")
 

@@ -21,12 +21,9 @@ from beatdetect.benchmark import (
     split_indices,
     update_readme,
 )
-from beatdetect.benchmark.reporting import (
-    CSV_COLUMNS,
-    README_END,
-    README_START,
-    paired_differences,
-)
+from beatdetect.benchmark.files import CSV_COLUMNS
+from beatdetect.benchmark.rendering import README_END, README_START
+from beatdetect.benchmark.statistics import paired_differences
 from beatdetect.datasets import make_synthetic_beats
 from beatdetect.exceptions import DataNotFoundError
 

@@ -8,21 +8,23 @@ Dask cluster (:mod:`beatdetect.parallel`) and are saved one by one, so an interr
 resumes. Results: JSON, CSV, Markdown tables and PNG figures; ``render_markdown`` turns a
 committed ``results.json`` into the README's table.
 
+Modules: :mod:`~beatdetect.benchmark.protocols` (splits), :mod:`~beatdetect.benchmark.presets`
+(budgets), :mod:`~beatdetect.benchmark.jobs` (one fit-and-score, the results store),
+:mod:`~beatdetect.benchmark.runner` (the whole run), :mod:`~beatdetect.benchmark.statistics`
+(means, spreads, paired differences), :mod:`~beatdetect.benchmark.rendering` (Markdown),
+:mod:`~beatdetect.benchmark.files` (JSON, CSV, the README section; atomic writes) and
+:mod:`~beatdetect.benchmark.figures` (PNG).
+
 Command line: ``beatdetect benchmark --preset quick`` and ``beatdetect report FILE``.
 """
 
+from .files import load_results, update_readme, write_results
 from .jobs import Job, ResultsStore, fit_and_score, plan_jobs
 from .presets import DEFAULT_MODELS, PRESETS, PROTOCOLS, Preset, get_preset
 from .protocols import load_benchmark_data, split_indices, subsample_train
-from .reporting import (
-    describe_budget,
-    load_results,
-    render_markdown,
-    summarize,
-    update_readme,
-    write_results,
-)
+from .rendering import describe_budget, render_markdown
 from .runner import BenchmarkResult, run_benchmark
+from .statistics import paired_differences, summarize
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -37,6 +39,7 @@ __all__ = [
     "get_preset",
     "load_benchmark_data",
     "load_results",
+    "paired_differences",
     "plan_jobs",
     "render_markdown",
     "run_benchmark",

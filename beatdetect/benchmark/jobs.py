@@ -7,21 +7,22 @@ training or model selection; metrics are computed afterwards by the caller.
 
 :class:`ResultsStore` keeps the finished jobs of an output folder: every job's scores go to
 ``scores/<key>.npz`` and its row to the journal ``results.jsonl``, each written to a
-temporary file and moved into place (``os.replace`` is atomic), so an interrupted run leaves
-only whole results behind and a rerun skips every job whose key is in the journal.
+temporary file and moved into place (:func:`~beatdetect.benchmark.files.atomic_write`), so
+an interrupted run leaves only whole results behind and a rerun skips every job whose key is
+in the journal.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .files import atomic_write
 
 __all__ = ["Job", "ResultsStore", "build_detector", "fit_and_score", "plan_jobs"]
 
@@ -224,28 +225,6 @@ def fit_and_score(detector: str, params: dict, seed: int, X, train_idx, test_idx
     }
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and ``os.replace`` (atomic)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 class ResultsStore:
     """Finished jobs of an output folder: the journal ``results.jsonl`` and ``scores/``.
 
@@ -309,12 +288,12 @@ class ResultsStore:
         buffer = io.BytesIO()
         np.savez_compressed(buffer, scores=np.asarray(scores, dtype=np.float64),
                             labels=np.asarray(labels).astype(str))
-        _atomic_write(self.scores_path(row["key"]), buffer.getvalue())
+        atomic_write(self.scores_path(row["key"]), buffer.getvalue())
         previous = self.journal.read_bytes() if self.journal.is_file() else b""
         if previous and not previous.endswith(b"\n"):
             previous += b"\n"
         line = (json.dumps(row, sort_keys=False, allow_nan=True) + "\n").encode("utf-8")
-        _atomic_write(self.journal, previous + line)
+        atomic_write(self.journal, previous + line)
 
     def load_scores(self, key: str):
         """``(scores, labels)`` of a finished job, or None when the file is missing."""

@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from . import jobs as _jobs
+from .figures import write_plots
+from .files import job_row, write_results
 from .jobs import ResultsStore, plan_jobs
 from .presets import get_preset
 from .protocols import data_fingerprint, load_benchmark_data, split_indices, subsample_train
-from .reporting import job_row, render_markdown, write_plots, write_results
+from .rendering import render_markdown
 
 __all__ = ["BenchmarkResult", "run_benchmark"]
 

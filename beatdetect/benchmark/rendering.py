@@ -1,0 +1,179 @@
+"""Benchmark results as Markdown: the header line, the tables, the README section's markers.
+
+Text in, text out: nothing here reads or writes a file (:mod:`beatdetect.benchmark.files`
+does, with these functions). The numbers come from :mod:`beatdetect.benchmark.statistics`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .statistics import CLASSES, paired_differences, summarize
+
+__all__ = [
+    "README_END",
+    "README_START",
+    "describe_budget",
+    "readme_section",
+    "render_markdown",
+]
+
+#: Markers of the generated section of the README.
+README_START, README_END = "<!-- results:start", "<!-- results:end -->"
+_README_SECTION = re.compile(
+    r"(?P<start><!-- results:start(?:\s+(?!baseline=)(?P<path>[^\s>]+))?"
+    r"(?:\s+baseline=(?P<baseline>[^\s>]+))?\s*-->)(?P<body>.*?)"
+    r"(?P<end><!-- results:end -->)", re.DOTALL)
+
+
+def _fmt(stat, digits=4) -> str:
+    if stat is None:
+        return "–"
+    mean, std, n = stat
+    return f"{mean:.{digits}f}" if n == 1 else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def _signed(stat, digits=4) -> str:
+    if stat is None:
+        return "–"
+    mean, std, n = stat
+    return f"{mean:+.{digits}f}" if n == 1 else f"{mean:+.{digits}f} ± {std:.{digits}f}"
+
+
+def describe_budget(preset: dict) -> str:
+    """One sentence on what a benchmark run covers, from its preset's fields.
+
+    Parameters
+    ----------
+    preset : dict
+        :meth:`Preset.to_dict` of the run's preset, overrides included.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from beatdetect.benchmark import get_preset
+    >>> describe_budget(get_preset("quick", seeds=[0, 1]).to_dict())
+    'Preset `quick`: intra-patient (BeatGAN, 5-fold), inter-patient (DS1 → DS2); fold 0 of 5; \
+seeds 0, 1; a seeded subsample of 3,000 normal training beats; 4 epochs (batch 64) for the \
+neural detectors.'
+    """
+    protocols = {"intra": "intra-patient (BeatGAN, 5-fold)", "inter": "inter-patient (DS1 → DS2)"}
+    parts = [", ".join(protocols.get(p, p) for p in preset.get("protocols", []))]
+    if "intra" in preset.get("protocols", []):
+        folds = preset.get("folds", [])
+        parts.append(f"fold{'s' if len(folds) > 1 else ''} {', '.join(map(str, folds))} of "
+                     f"{preset.get('n_folds', 5)}")
+    seeds = preset.get("seeds", [])
+    parts.append(f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}")
+    max_train = preset.get("max_train")
+    parts.append("all normal training beats" if max_train is None
+                 else f"a seeded subsample of {max_train:,} normal training beats")
+    if preset.get("epochs") is not None:
+        batch = preset.get("batch_size")
+        parts.append(f"{preset['epochs']} epochs" + (f" (batch {batch})" if batch else "")
+                     + " for the neural detectors")
+    return f"Preset `{preset.get('name', '?')}`: " + "; ".join(parts) + "."
+
+
+def _budget_line(meta: dict) -> str:
+    line = describe_budget(meta.get("preset", {}))
+    data = meta.get("data", {})
+    if data.get("n_beats"):
+        n_records = len(data.get("records", []))
+        line += (f" Data: {data.get('name', 'MIT-BIH')}, {n_records} "
+                 f"record{'s' if n_records != 1 else ''}, {data['n_beats']:,} beats.")
+    env = meta.get("environment", {})
+    if meta.get("wall_seconds") is not None:
+        n_jobs = meta.get("n_jobs") or 1
+        cpu = f"{env['cpu']}; " if env.get("cpu") and env["cpu"] != "x86_64" else ""
+        where = ("a Dask cluster" if meta.get("scheduler") else
+                 f"{env.get('cpu_count', '?')} CPU cores ({cpu}{n_jobs} job "
+                 f"process{'es' if n_jobs != 1 else ''})")
+        n_sessions = len(meta.get("sessions", [])) or 1
+        over = f" over {n_sessions} sessions (resumed)" if n_sessions > 1 else ""
+        line += (f" Wall time {meta['wall_seconds'] / 60:.1f} min{over} on {where}, "
+                 f"{env.get('threads_per_job', 1)} thread per job.")
+    return line
+
+
+def _precision_note(rows: list[dict]) -> str:
+    """Which arithmetic each neural detector trained in, from the rows that record it."""
+    by_model: dict[str, set] = {}
+    for row in rows:
+        if row.get("precision"):
+            by_model.setdefault(row["model"], set()).add(row["precision"])
+    if not by_model:
+        return ""
+    if len({p for found in by_model.values() for p in found}) == 1:
+        (precision,) = next(iter(by_model.values()))
+        return f" Training arithmetic: {precision}."
+    return " Training arithmetic: " + ", ".join(
+        f"{model} {'/'.join(sorted(found))}" for model, found in by_model.items()) + "."
+
+
+def render_markdown(results: dict, baseline: str | None = None) -> str:
+    """The Markdown tables of a results file (what the README shows).
+
+    Mean ± standard deviation over folds and seeds (population standard deviation; a
+    single run shows its value alone). AUC and AP take the anomaly class as positive;
+    per-class columns compare each AAMI class with the normal test beats. Fit time
+    includes computing the detector's threshold on the training beats.
+
+    Parameters
+    ----------
+    results : dict
+        As returned by :func:`~beatdetect.benchmark.load_results`.
+    baseline : str, optional
+        Model label; adds a table of each other model's paired differences from it
+        (:func:`~beatdetect.benchmark.statistics.paired_differences`).
+
+    Returns
+    -------
+    markdown : str
+    """
+    meta = results.get("meta", {})
+    groups = summarize(results.get("rows", []))
+    lines = [_budget_line(meta) + _precision_note(results.get("rows", [])), ""]
+    lines.append("| protocol | model | runs | AUC | AP | fit (s) | score (ms/beat) "
+                 "| train beats | test beats |")
+    lines.append("| --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: |")
+    for g in groups:
+        fit = g["fit_seconds"][0] if g["fit_seconds"] else float("nan")
+        ms = g["score_ms_per_beat"][0] if g["score_ms_per_beat"] else float("nan")
+        lines.append(
+            f"| {g['protocol']} | {g['model']} | {g['runs']} | {_fmt(g['auc'])} | "
+            f"{_fmt(g['ap'])} | {fit:.1f} | {ms:.3f} | {g['n_train'][0]:,.0f} | "
+            f"{g['n_test'][0]:,.0f} |"
+        )
+    lines += ["", "Per AAMI class (each anomalous class against the normal test beats):", ""]
+    lines.append("| protocol | model | " + " | ".join(f"AUC {c}" for c in CLASSES) + " | "
+                 + " | ".join(f"AP {c}" for c in CLASSES) + " |")
+    lines.append("| --- | --- |" + " --- |" * (2 * len(CLASSES)))
+    for g in groups:
+        cells = [_fmt(g[f"{m}_{c}"]) for m in ("auc", "ap") for c in CLASSES]
+        lines.append(f"| {g['protocol']} | {g['model']} | " + " | ".join(cells) + " |")
+    if baseline is not None:
+        lines += ["", f"Paired differences from `{baseline}` (same protocol, fold and seed; "
+                  "mean ± standard deviation over the pairs):", ""]
+        lines.append("| protocol | model | pairs | ΔAUC | ΔAP | AUC higher in |")
+        lines.append("| --- | --- | ---: | --- | --- | ---: |")
+        for d in paired_differences(results.get("rows", []), baseline):
+            lines.append(f"| {d['protocol']} | {d['model']} | {d['pairs']} | "
+                         f"{_signed(d['auc'])} | {_signed(d['ap'])} | "
+                         f"{d['auc_wins']} of {d['pairs']} |")
+    return "\n".join(lines) + "\n"
+
+
+def readme_section(readme_text: str):
+    """``(match, results_path)`` of the generated section, or None without markers.
+
+    The start marker may name the results file and a baseline for paired differences:
+    ``<!-- results:start results/x/results.json baseline=beatgan -->``.
+    """
+    match = _README_SECTION.search(readme_text)
+    if match is None:
+        return None
+    return match, match.group("path")

@@ -1,0 +1,143 @@
+"""Statistics of benchmark rows: means and spreads per model, paired differences.
+
+Pure functions of the rows of a results file (``results["rows"]``): no file is read or
+written here. Every spread is a ``(mean, std, n)`` tuple (:func:`mean_std`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "CLASSES",
+    "mean_std",
+    "pair_with_baseline",
+    "paired_differences",
+    "summarize",
+]
+
+#: Anomalous AAMI classes reported one by one.
+CLASSES = ("S", "V", "F", "Q")
+
+
+def mean_std(values) -> tuple[float, float, int] | None:
+    """``(mean, std, n)`` of the values that are not None, or None when there are none.
+
+    The standard deviation is the population one (``ddof=0``).
+
+    Examples
+    --------
+    >>> mean, std, n = mean_std([0.90, None, 0.94])
+    >>> round(mean, 4), round(std, 4), n
+    (0.92, 0.02, 2)
+    >>> mean_std([None]) is None
+    True
+    """
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    arr = np.asarray(values, dtype=np.float64)
+    return float(arr.mean()), float(arr.std()), len(arr)
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    """Mean and standard deviation (over folds and seeds) per protocol and model.
+
+    Returns
+    -------
+    groups : list of dict
+        In order of first appearance: ``protocol``, ``model``, ``runs`` and, for each
+        metric (``auc``, ``ap``, ``auc_S``..., ``fit_seconds``, ``score_ms_per_beat``,
+        ``n_train``, ``n_test``), a ``(mean, std, n)`` tuple or None.
+    """
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["protocol"], row["model"]), []).append(row)
+    metrics = ("auc", "ap", *(f"{m}_{c}" for m in ("auc", "ap") for c in CLASSES),
+               "fit_seconds", "n_train", "n_test")
+    out = []
+    for (protocol, model), members in groups.items():
+        summary = {"protocol": protocol, "model": model, "runs": len(members)}
+        for metric in metrics:
+            summary[metric] = mean_std(r.get(metric) for r in members)
+        summary["score_ms_per_beat"] = mean_std(
+            1000.0 * r["score_seconds"] / r["n_test"] for r in members if r.get("n_test"))
+        out.append(summary)
+    return out
+
+
+def pair_with_baseline(rows: list[dict], baseline: str) -> dict[tuple, list[tuple[dict, dict]]]:
+    """Each run of another model matched with the baseline's run of its protocol, fold, seed.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Result rows (``results["rows"]``).
+    baseline : str
+        Model label the others are compared with.
+
+    Returns
+    -------
+    pairs : dict
+        ``{(protocol, model): [(row, baseline_row), ...]}`` in the order of ``rows``; runs
+        without a baseline run are left out.
+
+    Examples
+    --------
+    >>> rows = [{"protocol": "intra", "fold": 0, "seed": s, "model": m}
+    ...         for s, m in [(0, "gan"), (0, "si"), (1, "si")]]
+    >>> [(k, len(v)) for k, v in pair_with_baseline(rows, "gan").items()]
+    [(('intra', 'si'), 1)]
+    """
+    def key(row):
+        return row["protocol"], row.get("fold"), row.get("seed")
+
+    reference = {key(r): r for r in rows if r["model"] == baseline}
+    if not reference:
+        models = sorted({r["model"] for r in rows})
+        raise ValueError(f"No run of baseline {baseline!r}; the models are {models}.")
+    groups: dict[tuple, list[tuple[dict, dict]]] = {}
+    for row in rows:
+        if row["model"] != baseline and key(row) in reference:
+            groups.setdefault((row["protocol"], row["model"]), []).append(
+                (row, reference[key(row)]))
+    return groups
+
+
+def paired_differences(rows: list[dict], baseline: str) -> list[dict]:
+    """Each model minus ``baseline`` on the same protocol, fold and seed.
+
+    Runs of the same fold and seed share the training subsample and the test beats, so the
+    per-run difference removes the variance the split and the seed cause in both.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Result rows (``results["rows"]``).
+    baseline : str
+        Model label the others are compared with.
+
+    Returns
+    -------
+    differences : list of dict
+        Per protocol and model other than the baseline: ``pairs`` (runs matched with a
+        baseline run), ``auc`` and ``ap`` as ``(mean, std, n)`` of the differences, and
+        ``auc_wins`` (pairs where the model's AUC is higher).
+
+    Examples
+    --------
+    >>> rows = [{"protocol": "intra", "fold": 0, "seed": s, "model": m, "auc": a, "ap": a}
+    ...         for s, m, a in [(0, "gan", 0.90), (0, "si", 0.92), (1, "gan", 0.91),
+    ...                         (1, "si", 0.90)]]
+    >>> d = paired_differences(rows, "gan")[0]
+    >>> d["model"], d["pairs"], round(d["auc"][0], 3), d["auc_wins"]
+    ('si', 2, 0.005, 1)
+    """
+    out = []
+    for (protocol, model), pairs in pair_with_baseline(rows, baseline).items():
+        diff = {m: mean_std(r[m] - b[m] for r, b in pairs
+                            if r.get(m) is not None and b.get(m) is not None)
+                for m in ("auc", "ap")}
+        out.append({"protocol": protocol, "model": model, "pairs": len(pairs), **diff,
+                    "auc_wins": sum(r["auc"] > b["auc"] for r, b in pairs)})
+    return out
