@@ -11,6 +11,7 @@ import pytest
 
 import beatdetect.benchmark.jobs as jobs_module
 from beatdetect.benchmark import (
+    DEFAULT_MODELS,
     PRESETS,
     ResultsStore,
     get_preset,
@@ -41,9 +42,10 @@ def synthetic():
 
 
 def _synthetic_kwargs(synthetic, **changes):
+    # Intra-patient only: the synthetic beats have no DS1/DS2 records for the inter split.
     kwargs = dict(models=["sibeatgan", "pca", "iforest"], params={"sibeatgan": TINY},
-                  data=synthetic, folds=(0, 1), epochs=1, max_train=120, plots=False,
-                  progress=False)
+                  data=synthetic, protocols=("intra",), folds=(0, 1), epochs=1,
+                  max_train=120, plots=False, progress=False)
     return {**kwargs, **changes}
 
 
@@ -54,7 +56,7 @@ def _metrics(rows):
 # --------------------------------------------------------------------------- presets, planning
 def test_presets_define_the_documented_budgets():
     quick, cpu, paper = PRESETS["quick"], PRESETS["cpu"], PRESETS["paper"]
-    assert (quick.protocols, quick.folds, quick.seeds) == (("intra",), (0,), (0,))
+    assert (quick.protocols, quick.folds, quick.seeds) == (("intra", "inter"), (0,), (0,))
     assert (quick.max_train, quick.epochs) == (3000, 4)
     assert cpu.protocols == ("intra", "inter") and cpu.folds == (0, 1, 2, 3, 4)
     assert (paper.epochs, paper.batch_size, paper.folds, paper.max_train) == (
@@ -105,8 +107,9 @@ def test_plan_jobs_rejects_bad_models_and_params_before_running(models, params, 
 def test_job_function_receives_no_labels():
     import inspect
 
+    # groups and rr are each beat's recording and RR intervals: context, not labels.
     assert list(inspect.signature(jobs_module.fit_and_score).parameters) == [
-        "detector", "params", "seed", "X", "train_idx", "test_idx"]
+        "detector", "params", "seed", "X", "train_idx", "test_idx", "groups", "rr"]
 
 
 # --------------------------------------------------------------------------- synthetic runs
@@ -307,17 +310,18 @@ def test_quick_benchmark_end_to_end_on_mitbih(data_home, tmp_path, monkeypatch):
     original = jobs_module.fit_and_score
     train_labels = []
 
-    def spy(detector, params, seed, X, train_idx, test_idx):
+    def spy(detector, params, seed, X, train_idx, test_idx, *context):
         train_labels.append(np.unique(data.aami[train_idx]).tolist())
-        return original(detector, params, seed, X, train_idx, test_idx)
+        return original(detector, params, seed, X, train_idx, test_idx, *context)
 
     monkeypatch.setattr(jobs_module, "fit_and_score", spy)
     result = run_benchmark(tmp_path / "out", "quick", data_home=data_home, records=records,
-                           cache_dir=tmp_path / "cache", max_train=600, epochs=1,
-                           progress=False)
-    assert train_labels == [["N"]] * 5  # no anomalous beat was ever trained on
+                           cache_dir=tmp_path / "cache", protocols=("intra",), max_train=600,
+                           epochs=1, progress=False)
+    labels = [spec.partition("=")[0] for spec in DEFAULT_MODELS]
+    assert train_labels == [["N"]] * len(labels)  # no anomalous beat was ever trained on
     rows = {r["model"]: r for r in result.rows}
-    assert list(rows) == ["sibeatgan", "ae", "pca", "ocsvm", "iforest"]
+    assert list(rows) == labels
     _, test = split_indices(data, "intra", 0)
     for row in rows.values():
         assert row["n_train"] == 600 and row["max_train"] == 600
