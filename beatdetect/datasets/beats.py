@@ -18,8 +18,8 @@ from .preprocessing import (
     BEAT_LENGTH,
     BEAT_WINDOW,
     FILTER_BAND,
-    _validate_signal,
     bandpass_filter,
+    check_signal,
     extract_beats,
     window_samples,
 )
@@ -100,7 +100,7 @@ def beats_from_signal(
     >>> beats.X.shape, beats.y[-2:].tolist(), beats.r_peak_source  # first, last cut off
     ((11, 1, 320), [1, 1], 'annotations')
     """
-    signal, fs = _validate_signal(signal, fs)
+    signal, fs = check_signal(signal, fs)
     n_leads = signal.shape[1]
     lead_names = [f"lead_{i}" for i in range(n_leads)] if lead_names is None else list(lead_names)
     if len(lead_names) != n_leads:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..exceptions import DataError
 from ._wfdb import wfdb
-from .preprocessing import _validate_signal
+from .preprocessing import check_signal
 
 __all__ = ["DETECTORS", "detect_r_peaks"]
 
@@ -56,7 +56,7 @@ def detect_r_peaks(signal, fs, *, lead=0, method="xqrs") -> np.ndarray:
     >>> bool(np.abs(peaks[5:10] / fs - np.arange(0.5, 20, 0.8)[5:10]).max() < 0.02)
     True
     """
-    signal, fs = _validate_signal(signal, fs)
+    signal, fs = check_signal(signal, fs)
     if method not in DETECTORS:
         raise DataError(f"method must be one of {DETECTORS}, got {method!r}.")
     if isinstance(lead, bool) or not isinstance(lead, Integral):

@@ -23,6 +23,7 @@ __all__ = [
     "FILTER_BAND",
     "REFERENCE_FS",
     "bandpass_filter",
+    "check_signal",
     "extract_beats",
     "scale_beats_minmax",
     "window_samples",
@@ -53,8 +54,17 @@ def _validate_fs(fs) -> float:
     return float(fs)
 
 
-def _validate_signal(signal, fs) -> tuple[np.ndarray, float]:
-    """Return ``signal`` as a finite float64 array of shape (n_samples, n_leads), and ``fs``."""
+def check_signal(signal, fs) -> tuple[np.ndarray, float]:
+    """``(signal, fs)`` checked: a finite float64 (n_samples, n_leads) array and a float.
+
+    Shared by every function of :mod:`beatdetect.datasets` that takes a raw signal.
+
+    Raises
+    ------
+    DataError
+        A non-positive or non-numeric ``fs``, a signal that is not 1-D or 2-D numbers, is
+        empty, or holds NaN or infinite values.
+    """
     fs = _validate_fs(fs)
     try:
         signal = np.asarray(signal, dtype=np.float64)
@@ -150,7 +160,7 @@ def bandpass_filter(signal, fs, band=FILTER_BAND, *, numtaps=None) -> np.ndarray
     True
     """
     one_lead = np.ndim(signal) == 1
-    signal, fs = _validate_signal(signal, fs)
+    signal, fs = check_signal(signal, fs)
     low, high = check_filter_band(band, fs)
     if numtaps is None:
         numtaps = max(int(FILTER_TAPS_SECONDS * fs), 3)
@@ -297,7 +307,7 @@ def extract_beats(
     >>> beats.shape, kept.tolist()
     ((1, 1, 320), [1])
     """
-    signal, fs = _validate_signal(signal, fs)
+    signal, fs = check_signal(signal, fs)
     check_length_scale(length, scale)
     peaks = np.asarray(r_peaks)
     if peaks.ndim != 1 or (peaks.size and not np.issubdtype(peaks.dtype, np.integer)):
