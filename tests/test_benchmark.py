@@ -227,7 +227,8 @@ def test_markdown_reports_mean_and_std_over_runs():
                "rows": [_row("gan", 0, 0.90, 0.80, auc_V=0.99), _row("gan", 1, 0.94, 0.84),
                         _row("pca", 0, 0.81234, 0.65)]}
     text = render_markdown(results)
-    assert ("| intra | gan | 2 | 0.9200 ± 0.0200 | 0.8200 ± 0.0200 | 10.0 | 2.000 | 100 "
+    # Sample standard deviation (ddof=1): 0.90 and 0.94 spread by 0.04 / sqrt(2).
+    assert ("| intra | gan | 2 | 0.9200 ± 0.0283 | 0.8200 ± 0.0283 | 10.0 | 2.000 | 100 "
             "| 1,000 |") in text
     assert "| intra | pca | 1 | 0.8123 | 0.6500 |" in text  # one run: no spread
     assert "| intra | gan | – | 0.9900 | – |" in text  # per class: only runs that have it
@@ -271,10 +272,10 @@ def test_paired_differences_match_runs_by_fold_and_seed():
             _row("si", 1, 0.93, 0.86), _row("si", 2, 0.99, 0.99)]  # fold 2: no baseline run
     (d,) = paired_differences(rows, "gan")
     assert d["model"] == "si" and d["pairs"] == 2 and d["auc_wins"] == 1
-    assert d["auc"] == pytest.approx((0.01, 0.02, 2))
+    assert d["auc"] == pytest.approx((0.01, 0.02 * np.sqrt(2), 2))  # +0.03, -0.01; ddof=1
     assert d["ap"] == pytest.approx((0.02, 0.0, 2))
     text = render_markdown({"meta": {}, "rows": rows}, baseline="gan")
-    assert "| intra | si | 2 | +0.0100 ± 0.0200 | +0.0200 ± 0.0000 | 1 of 2 |" in text
+    assert "| intra | si | 2 | +0.0100 ± 0.0283 | +0.0200 ± 0.0000 | 1 of 2 |" in text
     with pytest.raises(ValueError, match="No run of baseline 'ae'"):
         paired_differences(rows, "ae")
 

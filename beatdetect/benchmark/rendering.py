@@ -117,8 +117,8 @@ def _precision_note(rows: list[dict]) -> str:
 def render_markdown(results: dict, baseline: str | None = None) -> str:
     """The Markdown tables of a results file (what the README shows).
 
-    Mean ± standard deviation over folds and seeds (population standard deviation; a
-    single run shows its value alone). AUC and AP take the anomaly class as positive;
+    Mean ± standard deviation over folds and seeds (sample standard deviation, ``ddof=1``;
+    a single run shows its value alone). AUC and AP take the anomaly class as positive;
     per-class columns compare each AAMI class with the normal test beats. Fit time
     includes computing the detector's threshold on the training beats.
 
