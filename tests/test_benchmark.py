@@ -20,6 +20,7 @@ from beatdetect.benchmark import (
     render_markdown,
     run_benchmark,
     split_indices,
+    summarize,
     update_readme,
 )
 from beatdetect.benchmark.files import CSV_COLUMNS
@@ -131,7 +132,7 @@ def test_run_writes_json_csv_markdown_and_figures(synthetic, tmp_path):
     assert "history" not in rows[1]
     # The training arithmetic is recorded, since it changes the scores.
     assert [r["precision"] for r in rows[:2]] == ["float32", None]
-    assert "Training arithmetic: float32." in result.markdown
+    assert "Training arithmetic: sibeatgan float32." in result.markdown
 
     saved = load_results(tmp_path / "results.json")
     assert saved["rows"] == rows
@@ -216,7 +217,8 @@ def test_offline_without_local_copy_explains_how_to_point_at_one(tmp_path, monke
 def _row(model, fold, auc, ap, **extra):
     base = {"key": f"{model}{fold}", "protocol": "intra", "fold": fold, "seed": 0,
             "model": model, "detector": model, "params": {}, "auc": auc, "ap": ap,
-            "fit_seconds": 10.0, "score_seconds": 2.0, "n_train": 100, "n_test": 1000}
+            "fit_seconds": 10.0, "score_seconds": 2.0, "n_train": 100, "n_test": 1000,
+            "precision": None}
     for c in "SVFQ":
         base |= {f"auc_{c}": None, f"ap_{c}": None, f"n_{c}": 0}
     return base | extra
@@ -228,8 +230,9 @@ def test_markdown_reports_mean_and_std_over_runs():
                         _row("pca", 0, 0.81234, 0.65)]}
     text = render_markdown(results)
     # Sample standard deviation (ddof=1): 0.90 and 0.94 spread by 0.04 / sqrt(2).
-    assert ("| intra | gan | 2 | 0.9200 ± 0.0283 | 0.8200 ± 0.0283 | 10.0 | 2.000 | 100 "
-            "| 1,000 |") in text
+    # Throughputs: 100 training beats in 10 s, 1,000 test beats in 2 s.
+    assert ("| intra | gan | 2 | 0.9200 ± 0.0283 | 0.8200 ± 0.0283 | 10.0 | 10 | 2.000 | 500 "
+            "| 100 | 1,000 |") in text
     assert "| intra | pca | 1 | 0.8123 | 0.6500 |" in text  # one run: no spread
     assert "| intra | gan | – | 0.9900 | – |" in text  # per class: only runs that have it
     assert text.startswith("Preset `quick`: intra-patient")
@@ -286,7 +289,34 @@ def test_precision_note_names_each_models_arithmetic():
     meta = {"environment": {"cpu": "AMD EPYC", "cpu_count": 2}, "wall_seconds": 60.0}
     first = render_markdown({"meta": meta, "rows": rows}).splitlines()[0]
     assert first.endswith("on 2 CPU cores (AMD EPYC; 1 job process), 1 thread per job. "
-                          "Training arithmetic: gan bfloat16, ae float32.")
+                          "Training arithmetic: gan bfloat16; ae float32.")
+
+
+def test_throughput_is_total_beats_over_total_seconds():
+    rows = [_row("gan", 0, 0.9, 0.8, fit_seconds=10.0, score_seconds=1.0),
+            _row("gan", 1, 0.9, 0.8, fit_seconds=30.0, score_seconds=3.0, n_train=300)]
+    (group,) = summarize(rows)
+    assert group["fit_beats_per_s"] == pytest.approx(400 / 40)  # mean beats / mean seconds
+    assert group["score_beats_per_s"] == pytest.approx(2000 / 4)
+    untimed = summarize([_row("gan", 0, 0.9, 0.8, fit_seconds=0.0, score_seconds=None)])
+    assert untimed[0]["fit_beats_per_s"] is None and untimed[0]["score_beats_per_s"] is None
+
+
+def test_header_names_the_cpu_model_and_unrecorded_arithmetic():
+    old = [{k: v for k, v in _row(m, s, 0.9, 0.8, seed=s).items() if k != "precision"}
+           for m in ("gan", "pca") for s in (0, 1)]  # rows written before precision was kept
+    meta = {"environment": {"cpu": "x86_64", "cpu_count": 2}, "wall_seconds": 60.0}
+    first = render_markdown({"meta": meta, "rows": old}).splitlines()[0]
+    assert "on 2 CPU cores (CPU model not recorded; 1 job process)" in first
+    assert first.endswith("Training arithmetic: not recorded (runs made before results kept "
+                          "it).")
+    newer = [_row("gan", 0, 0.9, 0.8, seed=2, precision="bfloat16"),
+             _row("pca", 0, 0.9, 0.8, seed=2)]
+    meta = {"environment": {"cpu": "AMD EPYC 9R14"}}  # no wall time: the CPU is still named
+    first = render_markdown({"meta": meta, "rows": old + newer}).splitlines()[0]
+    assert "Timed on AMD EPYC 9R14." in first
+    assert first.endswith("Training arithmetic: gan bfloat16 in 1 of 3 runs (not recorded in "
+                          "the other 2, made before results kept it); pca not recorded.")
 
 
 def test_start_marker_names_the_baseline(synthetic, tmp_path):

@@ -86,32 +86,61 @@ def _budget_line(meta: dict) -> str:
         line += (f" Data: {data.get('name', 'MIT-BIH')}, {n_records} "
                  f"record{'s' if n_records != 1 else ''}, {data['n_beats']:,} beats.")
     env = meta.get("environment", {})
+    # The timings are the machine's: name its CPU model. A Dask run's environment is the
+    # client's, not the workers' that did the work, so it names none.
+    cpu = env.get("cpu") if str(env.get("cpu")).lower() not in _NOT_A_CPU_MODEL else None
     if meta.get("wall_seconds") is not None:
         n_jobs = meta.get("n_jobs") or 1
-        cpu = f"{env['cpu']}; " if env.get("cpu") and env["cpu"] != "x86_64" else ""
         where = ("a Dask cluster" if meta.get("scheduler") else
-                 f"{env.get('cpu_count', '?')} CPU cores ({cpu}{n_jobs} job "
-                 f"process{'es' if n_jobs != 1 else ''})")
+                 f"{env.get('cpu_count', '?')} CPU cores ({cpu or 'CPU model not recorded'}; "
+                 f"{n_jobs} job process{'es' if n_jobs != 1 else ''})")
         n_sessions = len(meta.get("sessions", [])) or 1
         over = f" over {n_sessions} sessions (resumed)" if n_sessions > 1 else ""
         line += (f" Wall time {meta['wall_seconds'] / 60:.1f} min{over} on {where}, "
                  f"{env.get('threads_per_job', 1)} thread per job.")
+    elif cpu and not meta.get("scheduler"):
+        line += f" Timed on {cpu}."
     return line
 
 
+#: What ``platform.processor()`` / ``platform.machine()`` give where the CPU's model name is
+#: unknown (the benchmark falls back on them without ``/proc/cpuinfo``).
+_NOT_A_CPU_MODEL = {"", "none", "x86_64", "amd64", "i386", "i686", "aarch64", "arm64", "arm"}
+
+
 def _precision_note(rows: list[dict]) -> str:
-    """Which arithmetic each neural detector trained in, from the rows that record it."""
-    by_model: dict[str, set] = {}
+    """Which arithmetic each neural model trained in (bfloat16 or float32), from its rows.
+
+    A row's ``precision`` is None for a detector that does no neural training; rows written
+    before the benchmark recorded it have no ``precision`` at all.
+    """
+    by_model: dict[str, list] = {}
     for row in rows:
-        if row.get("precision"):
-            by_model.setdefault(row["model"], set()).add(row["precision"])
-    if not by_model:
+        by_model.setdefault(row["model"], []).append(row)
+    groups: dict[str, list[str]] = {}  # description -> models, in order of appearance
+    for model, members in by_model.items():
+        found = sorted({r["precision"] for r in members if r.get("precision")})
+        missing = sum("precision" not in r for r in members)
+        if found:
+            desc = "/".join(found)
+            if missing:
+                desc += (f" in {len(members) - missing} of {len(members)} runs (not recorded "
+                         f"in the other {missing}, made before results kept it)")
+        elif missing:
+            desc = "not recorded"
+        else:
+            continue  # no neural training
+        groups.setdefault(desc, []).append(model)
+    if not groups:
         return ""
-    if len({p for found in by_model.values() for p in found}) == 1:
-        (precision,) = next(iter(by_model.values()))
-        return f" Training arithmetic: {precision}."
-    return " Training arithmetic: " + ", ".join(
-        f"{model} {'/'.join(sorted(found))}" for model, found in by_model.items()) + "."
+    if list(groups) == ["not recorded"]:
+        return " Training arithmetic: not recorded (runs made before results kept it)."
+    return " Training arithmetic: " + "; ".join(
+        f"{', '.join(models)} {desc}" for desc, models in groups.items()) + "."
+
+
+def _rate(value) -> str:
+    return "–" if value is None else f"{value:,.0f}"
 
 
 def render_markdown(results: dict, baseline: str | None = None) -> str:
@@ -120,7 +149,10 @@ def render_markdown(results: dict, baseline: str | None = None) -> str:
     Mean ± standard deviation over folds and seeds (sample standard deviation, ``ddof=1``;
     a single run shows its value alone). AUC and AP take the anomaly class as positive;
     per-class columns compare each AAMI class with the normal test beats. Fit time
-    includes computing the detector's threshold on the training beats.
+    includes computing the detector's threshold on the training beats; throughputs are
+    training beats per second of ``fit`` and test beats per second of ``score_samples``
+    (:func:`~beatdetect.benchmark.statistics.throughput`). The header names the budget, the
+    data, the CPU model and the arithmetic each neural model trained in.
 
     Parameters
     ----------
@@ -137,15 +169,16 @@ def render_markdown(results: dict, baseline: str | None = None) -> str:
     meta = results.get("meta", {})
     groups = summarize(results.get("rows", []))
     lines = [_budget_line(meta) + _precision_note(results.get("rows", [])), ""]
-    lines.append("| protocol | model | runs | AUC | AP | fit (s) | score (ms/beat) "
-                 "| train beats | test beats |")
-    lines.append("| --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: |")
+    lines.append("| protocol | model | runs | AUC | AP | fit (s) | fit (beats/s) "
+                 "| score (ms/beat) | score (beats/s) | train beats | test beats |")
+    lines.append("| --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for g in groups:
         fit = g["fit_seconds"][0] if g["fit_seconds"] else float("nan")
         ms = g["score_ms_per_beat"][0] if g["score_ms_per_beat"] else float("nan")
         lines.append(
             f"| {g['protocol']} | {g['model']} | {g['runs']} | {_fmt(g['auc'])} | "
-            f"{_fmt(g['ap'])} | {fit:.1f} | {ms:.3f} | {g['n_train'][0]:,.0f} | "
+            f"{_fmt(g['ap'])} | {fit:.1f} | {_rate(g['fit_beats_per_s'])} | {ms:.3f} | "
+            f"{_rate(g['score_beats_per_s'])} | {g['n_train'][0]:,.0f} | "
             f"{g['n_test'][0]:,.0f} |"
         )
     lines += ["", "Per AAMI class (each anomalous class against the normal test beats):", ""]

@@ -11,6 +11,7 @@ import numpy as np
 __all__ = [
     "CLASSES",
     "mean_std",
+    "throughput",
     "pair_with_baseline",
     "paired_differences",
     "summarize",
@@ -45,6 +46,24 @@ def mean_std(values) -> tuple[float, float, int] | None:
     return float(arr.mean()), std, len(arr)
 
 
+def throughput(rows: list[dict], beats: str, seconds: str) -> float | None:
+    """Beats per second over runs: their beats ``rows[beats]`` over their time ``rows[seconds]``.
+
+    Total beats over total seconds, so that it equals the mean beats of the runs divided by
+    their mean time (what a table showing both columns implies). None without timed runs.
+
+    Examples
+    --------
+    >>> rows = [{"n_train": 3000, "fit_seconds": 10.0}, {"n_train": 3000, "fit_seconds": 20.0}]
+    >>> throughput(rows, "n_train", "fit_seconds")
+    200.0
+    """
+    timed = [r for r in rows if r.get(beats) is not None and r.get(seconds)]
+    if not timed:
+        return None
+    return sum(r[beats] for r in timed) / sum(r[seconds] for r in timed)
+
+
 def summarize(rows: list[dict]) -> list[dict]:
     """Mean and standard deviation (over folds and seeds) per protocol and model.
 
@@ -53,7 +72,10 @@ def summarize(rows: list[dict]) -> list[dict]:
     groups : list of dict
         In order of first appearance: ``protocol``, ``model``, ``runs`` and, for each
         metric (``auc``, ``ap``, ``auc_S``..., ``fit_seconds``, ``score_ms_per_beat``,
-        ``n_train``, ``n_test``), a ``(mean, std, n)`` tuple or None.
+        ``n_train``, ``n_test``), a ``(mean, std, n)`` tuple or None; and the throughputs
+        ``fit_beats_per_s`` (training beats per second of ``fit``) and
+        ``score_beats_per_s`` (test beats per second of ``score_samples``), floats or None
+        (:func:`throughput`).
     """
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
@@ -66,7 +88,10 @@ def summarize(rows: list[dict]) -> list[dict]:
         for metric in metrics:
             summary[metric] = mean_std(r.get(metric) for r in members)
         summary["score_ms_per_beat"] = mean_std(
-            1000.0 * r["score_seconds"] / r["n_test"] for r in members if r.get("n_test"))
+            1000.0 * r["score_seconds"] / r["n_test"] for r in members
+            if r.get("n_test") and r.get("score_seconds") is not None)
+        summary["fit_beats_per_s"] = throughput(members, "n_train", "fit_seconds")
+        summary["score_beats_per_s"] = throughput(members, "n_test", "score_seconds")
         out.append(summary)
     return out
 
