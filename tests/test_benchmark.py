@@ -328,6 +328,53 @@ def test_start_marker_names_the_baseline(synthetic, tmp_path):
     assert update_readme(page) is True
     assert "Paired differences from `pca`" in page.read_text()
     assert "| intra | iforest | 1 |" in page.read_text()
+    page.write_text(f"{README_START} run/results.json baseline=pca,iforest -->\n{README_END}\n")
+    assert update_readme(page) is True
+    text = page.read_text()
+    assert text.index("Paired differences from `pca`") < text.index(
+        "Paired differences from `iforest`")
+
+
+def _paired_tables(text):
+    """{baseline: [table rows]} of the paired-difference tables of a rendered report."""
+    tables = {}
+    for block in text.split("\nPaired differences from `")[1:]:
+        label = block.split("`", 1)[0]
+        tables[label] = [line for line in block.splitlines() if line.startswith("| intra")]
+    return tables
+
+
+def test_paired_differences_against_several_baselines():
+    # Two folds x two seeds: four pairs per (model, baseline).
+    aucs = {"gan": [0.90, 0.92, 0.91, 0.95], "knn": [0.95, 0.94, 0.96, 0.93],
+            "si": [0.93, 0.93, 0.92, 0.97]}
+    rows = [_row(m, fold, a, a - 0.1, seed=seed, key=f"{m}{fold}{seed}")
+            for m, values in aucs.items()
+            for (fold, seed), a in zip([(0, 0), (0, 1), (1, 0), (1, 1)], values)]
+    results = {"meta": {}, "rows": rows}
+    for baseline in (["gan", "knn"], "gan,knn", ("gan", " knn ", "gan")):
+        text = render_markdown(results, baseline=baseline)
+        tables = _paired_tables(text)
+        assert list(tables) == ["gan", "knn"]
+    si_minus_knn = np.subtract(aucs["si"], aucs["knn"])  # -0.02, -0.01, -0.04, +0.04
+    mean, sd = si_minus_knn.mean(), si_minus_knn.std(ddof=1)
+    assert f"| intra | si | 4 | {mean:+.4f} ± {sd:.4f} | {mean:+.4f} ± {sd:.4f} | 1 of 4 |" in (
+        tables["knn"])
+    assert [line.split(" | ")[1] for line in tables["gan"]] == ["knn", "si"]
+    assert [line.split(" | ")[1] for line in tables["knn"]] == ["gan", "si"]
+    assert "Paired differences" not in render_markdown(results, baseline=[])
+    with pytest.raises(ValueError, match="No run of baseline 'ae'"):
+        render_markdown(results, baseline="gan,ae")
+
+
+def test_report_command_takes_comma_separated_baselines(synthetic, tmp_path, capsys):
+    from beatdetect.cli import main
+
+    run_benchmark(tmp_path / "run", "quick",
+                  **_synthetic_kwargs(synthetic, models=["pca", "iforest"], params=None,
+                                      folds=(0,)))
+    assert main(["report", str(tmp_path / "run"), "--baseline", "pca,iforest"]) == 0
+    assert list(_paired_tables(capsys.readouterr().out)) == ["pca", "iforest"]
 
 
 # --------------------------------------------------------------------------- real MIT-BIH

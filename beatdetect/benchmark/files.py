@@ -177,20 +177,19 @@ def load_results(path) -> dict:
     return results
 
 
-def update_readme(readme, results_path=None, *, baseline: str | None = None,
-                  check: bool = False) -> bool:
+def update_readme(readme, results_path=None, *, baseline=None, check: bool = False) -> bool:
     """Replace the section between the results markers of a Markdown file with the tables.
 
-    The section is ``<!-- results:start [PATH] [baseline=LABEL] -->`` ...
+    The section is ``<!-- results:start [PATH] [baseline=LABEL[,LABEL...]] -->`` ...
     ``<!-- results:end -->``; PATH (relative to the file) names the results file when
-    ``results_path`` is None, and LABEL the baseline of the paired differences when
+    ``results_path`` is None, and the LABELs the baselines of the paired differences when
     ``baseline`` is None. Works for the README and for documentation pages.
 
     Parameters
     ----------
     readme : path-like
     results_path : path-like, optional
-    baseline : str, optional
+    baseline : str or list of str, optional
         See :func:`~beatdetect.benchmark.render_markdown`.
     check : bool, default=False
         Only report whether the section is stale; write nothing.

@@ -13,6 +13,7 @@ from .statistics import CLASSES, paired_differences, summarize
 __all__ = [
     "README_END",
     "README_START",
+    "baseline_labels",
     "describe_budget",
     "readme_section",
     "render_markdown",
@@ -143,7 +144,36 @@ def _rate(value) -> str:
     return "–" if value is None else f"{value:,.0f}"
 
 
-def render_markdown(results: dict, baseline: str | None = None) -> str:
+def baseline_labels(baseline) -> list[str]:
+    """Model labels from a baseline argument: None, ``"a"``, ``"a,b"`` or a list of them.
+
+    Examples
+    --------
+    >>> baseline_labels(["knn_context", "beatgan,knn_context"])
+    ['knn_context', 'beatgan']
+    >>> baseline_labels(None)
+    []
+    """
+    if baseline is None:
+        return []
+    items = [baseline] if isinstance(baseline, str) else list(baseline)
+    labels = [label.strip() for item in items for label in str(item).split(",")]
+    return list(dict.fromkeys(label for label in labels if label))
+
+
+def _paired_table(rows: list[dict], baseline: str) -> list[str]:
+    lines = ["", f"Paired differences from `{baseline}` (same protocol, fold and seed; mean ± "
+             "sample standard deviation over the pairs):", ""]
+    lines.append("| protocol | model | pairs | ΔAUC | ΔAP | AUC higher in |")
+    lines.append("| --- | --- | ---: | --- | --- | ---: |")
+    for d in paired_differences(rows, baseline):
+        lines.append(f"| {d['protocol']} | {d['model']} | {d['pairs']} | "
+                     f"{_signed(d['auc'])} | {_signed(d['ap'])} | "
+                     f"{d['auc_wins']} of {d['pairs']} |")
+    return lines
+
+
+def render_markdown(results: dict, baseline=None) -> str:
     """The Markdown tables of a results file (what the README shows).
 
     Mean ± standard deviation over folds and seeds (sample standard deviation, ``ddof=1``;
@@ -158,9 +188,17 @@ def render_markdown(results: dict, baseline: str | None = None) -> str:
     ----------
     results : dict
         As returned by :func:`~beatdetect.benchmark.load_results`.
-    baseline : str, optional
-        Model label; adds a table of each other model's paired differences from it
-        (:func:`~beatdetect.benchmark.statistics.paired_differences`).
+    baseline : str or list of str, optional
+        Model label(s), a list or comma-separated (``"beatgan,knn_context"``); adds one
+        table per baseline of each other model's paired differences from it
+        (:func:`~beatdetect.benchmark.statistics.paired_differences`): mean ± sample
+        standard deviation of the per-(protocol, fold, seed) differences in AUC and AP,
+        the number of pairs, and in how many pairs the model's AUC is higher.
+
+    Raises
+    ------
+    ValueError
+        A baseline with no run in the results.
 
     Returns
     -------
@@ -188,23 +226,16 @@ def render_markdown(results: dict, baseline: str | None = None) -> str:
     for g in groups:
         cells = [_fmt(g[f"{m}_{c}"]) for m in ("auc", "ap") for c in CLASSES]
         lines.append(f"| {g['protocol']} | {g['model']} | " + " | ".join(cells) + " |")
-    if baseline is not None:
-        lines += ["", f"Paired differences from `{baseline}` (same protocol, fold and seed; "
-                  "mean ± standard deviation over the pairs):", ""]
-        lines.append("| protocol | model | pairs | ΔAUC | ΔAP | AUC higher in |")
-        lines.append("| --- | --- | ---: | --- | --- | ---: |")
-        for d in paired_differences(results.get("rows", []), baseline):
-            lines.append(f"| {d['protocol']} | {d['model']} | {d['pairs']} | "
-                         f"{_signed(d['auc'])} | {_signed(d['ap'])} | "
-                         f"{d['auc_wins']} of {d['pairs']} |")
+    for label in baseline_labels(baseline):
+        lines += _paired_table(results.get("rows", []), label)
     return "\n".join(lines) + "\n"
 
 
 def readme_section(readme_text: str):
     """``(match, results_path)`` of the generated section, or None without markers.
 
-    The start marker may name the results file and a baseline for paired differences:
-    ``<!-- results:start results/x/results.json baseline=beatgan -->``.
+    The start marker may name the results file and baselines for paired differences:
+    ``<!-- results:start results/x/results.json baseline=beatgan,knn_context -->``.
     """
     match = _README_SECTION.search(readme_text)
     if match is None:
