@@ -443,7 +443,7 @@ class SIBeatGANDetector(BaseBeatDetector):
     def _config(self) -> BeatGANConfig:
         return BeatGANConfig(
             n_leads=self.n_leads_, length=self.beat_length_, base_filters=self.base_filters,
-            n_down=self.n_layers, latent_dim=self.latent_dim,
+            n_layers=self.n_layers, latent_dim=self.latent_dim,
         )
 
     def _build_modules(self, cfg: BeatGANConfig, seed: int):
@@ -492,7 +492,7 @@ class SIBeatGANDetector(BaseBeatDetector):
                     terms.append(ContrastiveTerm(
                         cfg, side=side, weight=self.w_con, temperature=self.con_temperature,
                         augment=augment,
-                        generator=torch.Generator().manual_seed(_derived_seed(seed, 10 + k)),
+                        rng=torch.Generator().manual_seed(_derived_seed(seed, 10 + k)),
                     ))
         return terms
 

@@ -262,7 +262,7 @@ class TeacherDistillation(_Distillation):
     Parameters
     ----------
     teacher : Generator
-        Trained teacher with the student's ``n_down`` (its feature maps pair with the
+        Trained teacher with the student's ``n_layers`` (its feature maps pair with the
         student's level by level; channel counts may differ) and, for
         ``kd_target="latent"``, the student's ``latent_dim``.
     w_kd, w_feat, temperature, kd_target
@@ -304,15 +304,16 @@ class ContrastiveTerm(LossTerm):
         :math:`\\tau` of NT-Xent.
     augment : ECGAugment
         Draws the two views.
-    generator : torch.Generator
-        The term's own seeded random stream for the augmentations.
+    rng : torch.Generator, optional
+        The term's own seeded random stream for the augmentations (never the trainer's:
+        see :class:`~beatdetect.training.LossTerm`). None seeds one with 0.
     hidden_dim, out_dim : int
         Sizes of the projection head (SimCLR's MLP).
     """
 
     def __init__(self, cfg: BeatGANConfig, *, side: str = "discriminator", weight: float = 1.0,
                  temperature: float = 0.5, augment: ECGAugment | None = None,
-                 generator: torch.Generator | None = None, hidden_dim: int = 128,
+                 rng: torch.Generator | None = None, hidden_dim: int = 128,
                  out_dim: int = 64):
         super().__init__()
         if side not in ("discriminator", "generator"):
@@ -322,7 +323,7 @@ class ContrastiveTerm(LossTerm):
         self.side = side
         self.weight, self.temperature = float(weight), float(temperature)
         self.augment = augment if augment is not None else ECGAugment()
-        self.rng = generator if generator is not None else torch.Generator().manual_seed(0)
+        self.rng = rng if rng is not None else torch.Generator().manual_seed(0)
         self.head = ProjectionHead(cfg.top_filters, hidden_dim, out_dim)
 
     def views(self, x: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,7 @@ from beatdetect.inference import (
 from beatdetect.nn.losses import reconstruction_error
 from beatdetect.nn.networks import BeatGANConfig, Generator, pad_beats
 
-CFG = BeatGANConfig(length=64, base_filters=4, n_down=3, latent_dim=8)
+CFG = BeatGANConfig(length=64, base_filters=4, n_layers=3, latent_dim=8)
 
 
 @pytest.fixture

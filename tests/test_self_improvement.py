@@ -187,9 +187,8 @@ def test_reconstruction_kd_is_a_soft_mse_at_high_temperature():
 
 def test_contrastive_views_are_seeded_pairs():
     x = torch.rand(4, 1, 320)
-    term = si.ContrastiveTerm(CFG, augment=ECGAugment(), generator=torch.Generator().manual_seed(3))
-    again = si.ContrastiveTerm(CFG, augment=ECGAugment(),
-                               generator=torch.Generator().manual_seed(3))
+    term = si.ContrastiveTerm(CFG, augment=ECGAugment(), rng=torch.Generator().manual_seed(3))
+    again = si.ContrastiveTerm(CFG, augment=ECGAugment(), rng=torch.Generator().manual_seed(3))
     views = term.views(x)
     assert views.shape == (8, 1, 320) and views.dtype == x.dtype
     assert torch.equal(views, again.views(x))

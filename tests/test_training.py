@@ -11,7 +11,7 @@ from beatdetect.inference import reconstruction_errors
 from beatdetect.nn.networks import BeatGANConfig, Discriminator, Generator, init_weights
 from beatdetect.training import GANTrainer, LossTerm
 
-CFG = BeatGANConfig(length=64, base_filters=4, n_down=3, latent_dim=8)
+CFG = BeatGANConfig(length=64, base_filters=4, n_layers=3, latent_dim=8)
 
 
 def make_trainer(**kwargs):

@@ -49,7 +49,7 @@ class BeatAutoencoder(nn.Module):
     def __init__(self, n_leads=1, length=320, base_filters=32, n_layers=5, latent_dim=50):
         super().__init__()
         self.cfg = BeatGANConfig(n_leads=n_leads, length=length, base_filters=base_filters,
-                                 n_down=n_layers, latent_dim=latent_dim)
+                                 n_layers=n_layers, latent_dim=latent_dim)
         self.generator = Generator(self.cfg)
         self.generator.apply(init_weights)
 

@@ -3,9 +3,9 @@
 The published model reads 320-sample beats: five stride-2 convolutions (32 -> 512 filters)
 take 320 ticks down to 10, a final convolution with kernel 10 maps them to the latent code,
 and the decoder mirrors this with transposed convolutions ending in ``tanh``. Here the
-bottom length is derived from the input length (``padded_length / 2**n_down``), so 320
+bottom length is derived from the input length (``padded_length / 2**n_layers``), so 320
 samples give exactly the published network, and any other length is padded on the right
-(edge values) to the next multiple of ``2**n_down`` by :func:`pad_beats`.
+(edge values) to the next multiple of ``2**n_layers`` by :func:`pad_beats`.
 
 The decoder's transposed convolutions are computed as exact regular convolutions
 (:class:`Upsample2`, :class:`ConvTranspose1d`) because PyTorch runs 1-D transposed
@@ -47,8 +47,8 @@ class BeatGANConfig:
         Beat length in samples before padding.
     base_filters : int
         Filters of the first convolution; each stride-2 layer doubles them (32 -> 512).
-    n_down : int
-        Number of stride-2 layers.
+    n_layers : int
+        Number of stride-2 layers (the estimators' ``n_layers``).
     latent_dim : int
         Size of the generator's latent code.
     """
@@ -56,26 +56,33 @@ class BeatGANConfig:
     n_leads: int = 1
     length: int = 320
     base_filters: int = 32
-    n_down: int = 5
+    n_layers: int = 5
     latent_dim: int = 50
+
+    def __setstate__(self, state: dict) -> None:
+        # Networks pickled before the field was renamed from ``n_down`` still unpickle.
+        state = dict(state)
+        if "n_down" in state:
+            state["n_layers"] = state.pop("n_down")
+        self.__dict__.update(state)
 
     @property
     def padded_length(self) -> int:
-        step = 2**self.n_down
+        step = 2**self.n_layers
         return max(step, math.ceil(self.length / step) * step)
 
     @property
     def bottom_length(self) -> int:
-        return self.padded_length // 2**self.n_down
+        return self.padded_length // 2**self.n_layers
 
     @property
     def top_filters(self) -> int:
-        return self.base_filters * 2 ** (self.n_down - 1)
+        return self.base_filters * 2 ** (self.n_layers - 1)
 
     @property
     def feature_channels(self) -> list[int]:
         """Channels of the encoder's feature maps, high to low resolution."""
-        return [self.base_filters * 2**i for i in range(self.n_down)]
+        return [self.base_filters * 2**i for i in range(self.n_layers)]
 
 
 def pad_beats(x: torch.Tensor, length: int) -> torch.Tensor:

@@ -97,3 +97,15 @@ def test_latent_projection_equals_pytorch(args, length, bias):
 def test_projection_head_pools_over_time():
     head = ProjectionHead(16, hidden_dim=8, out_dim=4)
     assert head(torch.randn(5, 16, 7)).shape == (5, 4)
+
+
+def test_config_pickled_before_the_rename_of_n_down_still_loads():
+    import pickle
+
+    cfg = BeatGANConfig(length=100, base_filters=4, n_layers=3, latent_dim=6)
+    # Protocol 0 spells field names out, so the old name can be written in.
+    old = pickle.dumps(cfg, protocol=0).replace(b"n_layers", b"n_down")
+    assert b"n_down" in old
+    loaded = pickle.loads(old)
+    assert loaded == cfg and loaded.padded_length == 104
+    assert not hasattr(loaded, "n_down")
