@@ -447,9 +447,7 @@ class SIBeatGANDetector(BaseBeatDetector):
         )
 
     def _build_modules(self, cfg: BeatGANConfig, seed: int):
-        # fork_rng: seeding the module initialisation must not disturb the caller's RNG.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with _seeded(seed):
             generator = Generator(cfg)
             discriminator = Discriminator(cfg)
             generator.apply(init_weights)
