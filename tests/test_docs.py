@@ -6,10 +6,13 @@ mkdocstrings cannot find, so a docstring or a page that drifts from the code fai
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import re
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -56,12 +59,14 @@ def test_referenced_figures_exist_and_are_small():
     assert not large, f"figures over {MAX_FIGURE_BYTES} bytes: {large}"
 
 
-def test_strict_build(tmp_path):
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """The site built by ``mkdocs build --strict`` (once for the tests of this file)."""
     for module in ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python"):
         pytest.importorskip(
             module, reason=f"{module} is not installed: pip install -e '.[docs]' to build the docs"
         )
-    site = tmp_path / "site"
+    site = tmp_path_factory.mktemp("docs") / "site"
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(CONFIG),
@@ -69,6 +74,10 @@ def test_strict_build(tmp_path):
         cwd=REPO, capture_output=True, text=True, env=env, timeout=900, check=False,
     )
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-6000:]}"
+    return site
+
+
+def test_strict_build(site):
     for page in _nav_pages(_config()["nav"]):
         html = site / ("index.html" if page == "index.md" else
                        page.removesuffix(".md").removesuffix("/index") + "/index.html")
@@ -84,3 +93,44 @@ def test_strict_build(tmp_path):
         assert found is None, f"{page.relative_to(site)} shows {found.group(0)!r} verbatim"
     datasets = (site / "api" / "datasets" / "index.html").read_text(encoding="utf-8")
     assert "Samples per beat given to the models" in datasets  # BEAT_LENGTH's #: comment
+
+
+def _documented_objects(site: Path) -> dict[str, list[str]]:
+    """Identifiers of the site's API inventory (``objects.inv``), by their last name."""
+    raw = (site / "objects.inv").read_bytes()
+    body = zlib.decompress(raw.split(b"\n", 4)[4]).decode("utf-8")
+    by_name: dict[str, list[str]] = {}
+    for line in body.splitlines():
+        identifier = line.split(" ", 1)[0]
+        by_name.setdefault(identifier.rsplit(".", 1)[-1], []).append(identifier)
+    return by_name
+
+
+def test_every_public_module_is_in_the_api_reference(site):
+    """A new module of beatdetect gets onto an API page (docs/api/*.md) with its first name."""
+    import beatdetect
+
+    by_name = _documented_objects(site)
+
+    def documented(obj, name: str) -> bool:  # under any module that exposes this object
+        for identifier in by_name.get(name, []):
+            owner = identifier.rsplit(".", 1)[0]
+            try:
+                if getattr(importlib.import_module(owner), name) is obj:
+                    return True
+            except (ImportError, AttributeError):
+                continue
+        return False
+
+    modules = [m.name for m in pkgutil.walk_packages(beatdetect.__path__, prefix="beatdetect.")
+               if not any(part.startswith("_") for part in m.name.split(".")[1:])]
+    missing = []
+    for name in modules:
+        module = importlib.import_module(name)
+        public = [n for n in getattr(module, "__all__", [])
+                  if not n.startswith("__")
+                  and getattr(getattr(module, n), "__module__", name).startswith("beatdetect")]
+        if public and not any(documented(getattr(module, n), n) for n in public):
+            missing.append(name)
+    assert not missing, (f"modules without an API page: {missing}; add `::: MODULE` (or its "
+                         "objects) to a page of docs/api/ and to the nav of mkdocs.yml")

@@ -19,8 +19,11 @@ __all__ = [
     "render_markdown",
 ]
 
-#: Markers of the generated section of the README.
-README_START, README_END = "<!-- results:start", "<!-- results:end -->"
+#: Start of the generated section of a Markdown file: ``<!-- results:start [PATH]
+#: [baseline=LABEL[,LABEL...]] -->`` (see :func:`readme_section`).
+README_START = "<!-- results:start"
+#: End of the generated section.
+README_END = "<!-- results:end -->"
 _README_SECTION = re.compile(
     r"(?P<start><!-- results:start(?:\s+(?!baseline=)(?P<path>[^\s>]+))?"
     r"(?:\s+baseline=(?P<baseline>[^\s>]+))?\s*-->)(?P<body>.*?)"
