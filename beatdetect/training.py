@@ -25,7 +25,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -39,29 +39,40 @@ from .nn.networks import Discriminator, Generator, init_weights
 LR_SCHEDULES = ("constant", "cosine")
 
 __all__ = [
+    "RESERVED_LOSS_NAMES",
     "GANTrainer",
     "LossTerm",
     "StepContext",
 ]
 
 
-@dataclass
+#: Loss names the trainer writes itself; a term returning one of them would replace it.
+RESERVED_LOSS_NAMES = frozenset({"d_real", "d_fake", "loss_d", "rec", "adv", "loss_g"})
+
+
+@dataclass(frozen=True)
 class StepContext:
-    """What a training step has computed so far, handed to every :class:`LossTerm`.
+    """What a training step has computed so far, as a :class:`LossTerm` sees it.
+
+    :meth:`LossTerm.generator_loss` receives it as computed: ``x_hat``, ``latent`` and
+    ``features`` carry gradient to the generator. :meth:`LossTerm.discriminator_loss`
+    receives :meth:`detached`, the same tensors cut from the generator's graph. The context
+    is frozen: a term cannot swap a tensor under the trainer or the terms after it.
 
     Attributes
     ----------
-    x : Tensor (B, C, L)
-        Real beats of the batch (after the optional time-warp augmentation).
-    x_hat : Tensor (B, C, L)
-        Reconstructions; carry gradient to the generator.
-    latent : Tensor (B, latent_dim)
+    x : Tensor of shape (B, C, L)
+        Real beats of the batch (after the trainer's optional time-warp augmentation).
+    x_hat : Tensor of shape (B, C, L)
+        Reconstructions ``G(x)``.
+    latent : Tensor of shape (B, latent_dim)
         The generator's latent codes.
     features : list of Tensor
         The generator encoder's feature maps, high to low resolution.
-    generator, discriminator : nn.Module
-    rng : torch.Generator
-        Seeded generator for any randomness a term needs (augmentations).
+    generator : Generator
+        The network being trained, in training mode.
+    discriminator : Discriminator
+        The network being trained, in training mode.
     """
 
     x: torch.Tensor
@@ -70,25 +81,97 @@ class StepContext:
     features: list[torch.Tensor]
     generator: Generator
     discriminator: Discriminator
-    rng: torch.Generator
-    extras: dict = field(default_factory=dict)
+
+    def detached(self) -> StepContext:
+        """The context of discriminator-side hooks: the generator's outputs detached.
+
+        Returns
+        -------
+        StepContext
+            ``x_hat``, ``latent`` and ``features`` without gradient, sharing memory with
+            this context's; ``x`` and the networks unchanged.
+        """
+        return replace(self, x_hat=self.x_hat.detach(), latent=self.latent.detach(),
+                       features=[f.detach() for f in self.features])
 
 
 class LossTerm(nn.Module):
-    """An extra loss term with its own trainable parameters (may have none).
+    """An extra loss term of the GAN's training, with its own parameters (it may have none).
 
-    Override :meth:`discriminator_loss` and/or :meth:`generator_loss`; each returns a dict
-    of *weighted* loss tensors whose names appear in the training history. ``side`` names the
-    optimizer that owns the term's parameters.
+    Override :meth:`discriminator_loss` and/or :meth:`generator_loss`. The contract between a
+    term and :class:`GANTrainer`:
+
+    - *What a hook returns.* A dict of *weighted* scalar loss tensors by name (``{}`` for
+      none). The trainer adds them to that side's loss before its backward pass and
+      records each name in the training history. Names are unique within a step: one of
+      the trainer's own (:data:`RESERVED_LOSS_NAMES`) or another term's raises ValueError.
+    - *What the discriminator side reads.* :meth:`discriminator_loss` runs in the
+      discriminator's update, before the generator's, and receives
+      :meth:`StepContext.detached`: its losses reach the discriminator and the term only.
+      (Backpropagating into the generator's graph there would free that graph before the
+      generator's update needs it.) It may run ``ctx.discriminator``; it does not run
+      ``ctx.generator``, whose gradient would be discarded.
+    - *What the generator side reads.* :meth:`generator_loss` runs in the generator's
+      update, after the discriminator's; ``x_hat``, ``latent`` and ``features`` carry
+      gradient to the generator. The discriminator's parameters are frozen while it runs,
+      so running ``ctx.discriminator`` passes gradient to its input only.
+    - *Which parameters train.* ``side`` (``"generator"`` or ``"discriminator"``) names the
+      optimizer that owns the term's parameters.
+    - *Randomness.* A term that draws random numbers (augmented views) owns a seeded
+      ``torch.Generator`` (as :class:`~beatdetect.self_improvement.ContrastiveTerm`'s
+      ``rng``). The trainer's ``rng``, which shuffles the batches, time-warps them and
+      re-initialises the discriminator, is not in the context: the GAN sees the same
+      batches with or without terms, so a comparison at the same seed is paired.
+    - *Side effects.* Extra forward passes through the networks leave their batch-norm
+      running statistics alone (:func:`~beatdetect.self_improvement.call_keeping_stats`):
+      those are the statistics the networks score with.
+
+    Hooks run under the trainer's autocast; the losses of :mod:`beatdetect.nn.losses`
+    compute in float32 whatever the autocast dtype.
     """
 
     side: str = "generator"
 
     def discriminator_loss(self, ctx: StepContext) -> dict[str, torch.Tensor]:
+        """Weighted losses added to the discriminator's; ``ctx`` is detached.
+
+        Parameters
+        ----------
+        ctx : StepContext
+            :meth:`StepContext.detached` of the step's context.
+
+        Returns
+        -------
+        dict of str to Tensor
+            Weighted scalar losses by name; empty by default.
+        """
         return {}
 
     def generator_loss(self, ctx: StepContext) -> dict[str, torch.Tensor]:
+        """Weighted losses added to the generator's; ``ctx`` carries gradient to it.
+
+        Parameters
+        ----------
+        ctx : StepContext
+            The step's context.
+
+        Returns
+        -------
+        dict of str to Tensor
+            Weighted scalar losses by name; empty by default.
+        """
         return {}
+
+
+def _add_term_losses(losses: dict, term: LossTerm, term_losses: dict) -> None:
+    """Add a term's losses to a step's, refusing a name already used in the step."""
+    taken = (RESERVED_LOSS_NAMES | losses.keys()) & term_losses.keys()
+    if taken:
+        raise ValueError(
+            f"{type(term).__name__} returns loss(es) {sorted(taken)}, a name already used in "
+            "this step (by the trainer or another term): the history would lose one of them."
+        )
+    losses.update(term_losses)
 
 
 class GANTrainer:
@@ -113,7 +196,8 @@ class GANTrainer:
     augment : callable (x, rng) -> x, optional
         Applied to each real batch before the step (BeatGAN's time warping).
     rng : torch.Generator
-        Seeded CPU generator for shuffling and augmentation.
+        Seeded CPU generator for shuffling, ``augment`` and discriminator resets. The
+        trainer's own: loss terms do not receive it (see :class:`LossTerm`).
     lr_schedule : {"constant", "cosine"}
         ``"cosine"`` anneals both learning rates from ``lr`` to 0 over the ``max_epochs`` of
         :meth:`fit`, step by step (Loshchilov & Hutter, 2017); ``"constant"`` is BeatGAN's.
@@ -162,6 +246,9 @@ class GANTrainer:
         g_params = list(self.generator.parameters())
         d_params = list(self.discriminator.parameters())
         for term in self.terms:
+            if term.side not in ("generator", "discriminator"):
+                raise ValueError(f"{type(term).__name__}.side must be 'generator' or "
+                                 f"'discriminator', got {term.side!r}.")
             (d_params if term.side == "discriminator" else g_params).extend(term.parameters())
         self.optimizer_g_ = torch.optim.Adam(g_params, lr=self.lr, betas=self.betas)
         self.optimizer_d_ = torch.optim.Adam(d_params, lr=self.lr, betas=self.betas)
@@ -185,8 +272,9 @@ class GANTrainer:
                 "d_fake": F.binary_cross_entropy_with_logits(
                     logit_fake.float(), torch.zeros_like(logit_fake, dtype=torch.float32)),
             }
+            detached = ctx.detached()
             for term in self.terms:
-                losses.update(term.discriminator_loss(ctx))
+                _add_term_losses(losses, term, term.discriminator_loss(detached))
         loss = sum(losses.values())
         self.optimizer_d_.zero_grad(set_to_none=True)
         loss.backward()
@@ -206,7 +294,7 @@ class GANTrainer:
             if self.w_adv:
                 losses["adv"] = self.w_adv * F.mse_loss(feat_fake.float(), feat_real.float())
             for term in self.terms:
-                losses.update(term.generator_loss(ctx))
+                _add_term_losses(losses, term, term.generator_loss(ctx))
         loss = sum(losses.values())
         self.optimizer_g_.zero_grad(set_to_none=True)
         loss.backward()
@@ -234,10 +322,13 @@ class GANTrainer:
             x = self.augment(x, self.rng)
         with self._autocast():
             x_hat, latent, features = self.generator(x)
-        ctx = StepContext(x, x_hat, latent, features, self.generator, self.discriminator,
-                          self.rng)
+        ctx = StepContext(x, x_hat, latent, features, self.generator, self.discriminator)
         losses = self.discriminator_step(ctx)
-        losses.update(self.generator_step(ctx))
+        generator_losses = self.generator_step(ctx)
+        if clash := (losses.keys() & generator_losses.keys()):
+            raise ValueError(f"loss(es) {sorted(clash)} returned by both sides' terms: the "
+                             "history would lose one of them.")
+        losses.update(generator_losses)
         loss_d, loss_g = losses["loss_d"].item(), losses["loss_g"].item()
         if not (math.isfinite(loss_d) and math.isfinite(loss_g)):
             bad = [name for name, value in losses.items() if not torch.isfinite(value).all()]

@@ -54,8 +54,7 @@ def _networks(seed=0):
 def _context(generator, discriminator, seed=0):
     x = torch.rand(8, 1, 320, generator=torch.Generator().manual_seed(seed)) * 2 - 1
     x_hat, latent, features = generator(x)
-    return StepContext(x, x_hat, latent, features, generator, discriminator,
-                       torch.Generator().manual_seed(seed))
+    return StepContext(x, x_hat, latent, features, generator, discriminator)
 
 
 def _reached(module: torch.nn.Module) -> list[bool]:
@@ -68,6 +67,8 @@ def _route(term, loss_name, side, generator, discriminator, **extra):
     for module in (generator, discriminator, term):
         module.zero_grad(set_to_none=True)
     ctx = _context(generator, discriminator)
+    if side == "discriminator":
+        ctx = ctx.detached()  # what the trainer hands discriminator-side hooks
     getattr(term, f"{side}_loss")(ctx)[loss_name].backward()
     groups = {"encoder.blocks": generator.encoder.blocks,  # the feature maps
               "encoder.head": generator.encoder.head,  # last conv: maps -> latent code

@@ -9,7 +9,7 @@ import torch
 from beatdetect.exceptions import TrainingDivergedError
 from beatdetect.inference import reconstruction_errors
 from beatdetect.nn.networks import BeatGANConfig, Discriminator, Generator, init_weights
-from beatdetect.training import GANTrainer, LossTerm
+from beatdetect.training import GANTrainer, LossTerm, StepContext
 
 CFG = BeatGANConfig(length=64, base_filters=4, n_layers=3, latent_dim=8)
 
@@ -123,6 +123,111 @@ def test_loss_terms_are_called_added_and_optimised():
     assert losses["loss_g"].item() == pytest.approx(
         losses["rec"].item() + losses["adv"].item() + losses["latent_l2"].item(), rel=1e-5)
     assert term.scale.item() != 1.0  # its parameter belongs to the generator's optimizer
+
+
+class ReadsReconstruction(LossTerm):
+    """A discriminator-side term whose loss reads x_hat: it must not reach the generator."""
+
+    side = "discriminator"
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def discriminator_loss(self, ctx):
+        self.seen.append((ctx.x_hat.requires_grad, ctx.latent.requires_grad,
+                          any(f.requires_grad for f in ctx.features)))
+        logit, _ = ctx.discriminator(ctx.x_hat)
+        return {"x_hat_term": 0.5 * logit.float().mean() + ctx.x_hat.float().pow(2).mean()}
+
+
+def test_discriminator_side_terms_cannot_backpropagate_into_the_generator():
+    term = ReadsReconstruction()
+    trainer = make_trainer(terms=[term])
+    x = beats(16)
+    x_hat, latent, features = trainer.generator(x)
+    ctx = StepContext(x, x_hat, latent, features, trainer.generator, trainer.discriminator)
+    losses = trainer.discriminator_step(ctx)
+    assert "x_hat_term" in losses and term.seen == [(False, False, False)]
+    assert all(p.grad is None for p in trainer.generator.parameters())
+    # The generator's graph is intact for its own update: before discriminator-side terms
+    # got a detached context, this raised "Trying to backward through the graph a second
+    # time".
+    trainer.generator_step(ctx)
+    assert all(p.grad is not None for p in trainer.generator.parameters())
+
+
+def test_detached_context_shares_tensors_without_gradient():
+    g, d = Generator(CFG), Discriminator(CFG)
+    x = beats(4)
+    x_hat, latent, features = g(x)
+    ctx = StepContext(x, x_hat, latent, features, g, d)
+    detached = ctx.detached()
+    assert x_hat.requires_grad and not detached.x_hat.requires_grad
+    assert detached.x_hat.data_ptr() == x_hat.data_ptr() and detached.x is x
+    assert detached.generator is g and detached.discriminator is d
+    with pytest.raises(AttributeError):
+        ctx.x = x_hat  # frozen: a term cannot swap the batch under the trainer
+
+
+class DrawsRandomViews(LossTerm):
+    """Draws from its own seeded stream, on both sides, as the contract asks."""
+
+    def __init__(self):
+        super().__init__()
+        self.rng = torch.Generator().manual_seed(5)
+        self.weight = torch.nn.Parameter(torch.ones(()))
+
+    def _noise(self, ctx):
+        assert not hasattr(ctx, "rng")  # the trainer's RNG is not offered to terms
+        return torch.randn(ctx.x.shape, generator=self.rng)
+
+    def discriminator_loss(self, ctx):
+        logit, _ = ctx.discriminator(ctx.x + 0.01 * self._noise(ctx))
+        return {"noisy_d": 0.1 * logit.float().mean()}
+
+    def generator_loss(self, ctx):
+        return {"noisy_g": self.weight * (ctx.x_hat - self._noise(ctx)).float().pow(2).mean()}
+
+
+def test_terms_do_not_draw_from_the_trainers_rng():
+    # The trainer's RNG shuffles, augments and resets the discriminator; with terms on, it
+    # must have drawn exactly what it draws without them, so the GAN's batches are the same.
+    def rng_after_epoch(terms):
+        trainer = make_trainer(terms=terms, d_reset_threshold=1e9,  # reset every step
+                               augment=lambda x, rng: x + 0.01 * torch.randn(
+                                   x.shape, generator=rng))
+        trainer.train_epoch(beats(48))
+        return trainer.rng.get_state()
+
+    assert torch.equal(rng_after_epoch([DrawsRandomViews()]), rng_after_epoch([]))
+
+
+class ReturnsReconstructionLoss(LossTerm):
+    def generator_loss(self, ctx):
+        return {"rec": ctx.x_hat.float().mean()}
+
+
+class SameNameBothSides(LossTerm):
+    def discriminator_loss(self, ctx):
+        return {"mine": torch.zeros(())}
+
+    def generator_loss(self, ctx):
+        return {"mine": ctx.x_hat.float().mean()}
+
+
+@pytest.mark.parametrize("terms", [[ReturnsReconstructionLoss()], [SameNameBothSides()],
+                                   [CountingTerm(), CountingTerm()]])
+def test_a_term_cannot_overwrite_another_loss(terms):
+    with pytest.raises(ValueError, match="already used|both sides"):
+        make_trainer(terms=terms).train_step(beats(16))
+
+
+def test_a_term_side_must_name_an_optimizer():
+    term = CountingTerm()
+    term.side = "both"
+    with pytest.raises(ValueError, match="side must be"):
+        make_trainer(terms=[term])
 
 
 def test_early_stopping_keeps_best_generator():
