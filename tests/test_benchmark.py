@@ -263,7 +263,8 @@ def test_load_results_rejects_other_files(tmp_path):
         load_results(tmp_path / "missing.json")
 
 
-@pytest.mark.parametrize("page", ["README.md", "docs/benchmark.md", "docs/self-improvement.md"])
+@pytest.mark.parametrize("page", ["README.md", "docs/benchmark.md", "docs/self-improvement.md",
+                                  "docs/scoring.md"])
 def test_generated_tables_match_the_committed_results(page):
     assert update_readme(REPO / page, check=True) is False, (
         f"the results section of {page} differs from the committed results file its start "
@@ -446,3 +447,23 @@ def test_damaged_journal_names_file_line_and_recovery(tmp_path, damaged, match):
     assert f"delete the folder {store.out_dir}" in message
     store.journal.write_text(json.dumps({"key": "a"}) + "\n\n")  # line deleted: resumable
     assert list(store.rows()) == ["a"]
+
+
+def test_every_generated_section_of_a_page_is_updated(synthetic, tmp_path):
+    # Two results sections and a rhythm-quantile section in one page, each from its file.
+    run_benchmark(tmp_path / "a", "quick",
+                  **_synthetic_kwargs(synthetic, models=["pca", "iforest"], params=None,
+                                      folds=(0,)))
+    rhythm = {"rows": [{"quantile": 90, "protocol": "DS1", "auc": 0.97, "ap": 0.81,
+                        "auc_S": 0.93, "auc_V": 0.99}]}
+    (tmp_path / "rhythm.json").write_text(json.dumps(rhythm))
+    page = tmp_path / "page.md"
+    page.write_text(f"{README_START} a/results.json -->\nold\n{README_END}\ntext\n"
+                    "<!-- rhythm:start rhythm.json -->\nold\n<!-- rhythm:end -->\n"
+                    f"{README_START} a/results.json baseline=pca -->\n{README_END}\n")
+    assert update_readme(page) is True
+    text = page.read_text()
+    assert "\nold\n" not in text and text.count("| intra |") > 2
+    assert "| 90 | 0.9700 / 0.8100 (S 0.930) |" in text
+    assert "Paired differences from `pca`" in text.split("\ntext\n")[1]
+    assert update_readme(page, check=True) is False

@@ -25,7 +25,14 @@ from ..metrics import (
     anomaly_roc_auc,
     per_class_scores,
 )
-from .rendering import README_END, README_START, readme_section, render_markdown
+from .rendering import (
+    README_END,
+    README_START,
+    render_markdown,
+    render_rhythm_quantile,
+    render_transfer,
+    section_pattern,
+)
 from .statistics import CLASSES
 
 __all__ = [
@@ -177,46 +184,71 @@ def load_results(path) -> dict:
     return results
 
 
-def update_readme(readme, results_path=None, *, baseline=None, check: bool = False) -> bool:
-    """Replace the section between the results markers of a Markdown file with the tables.
+#: Kinds of generated sections and how each renders its file: benchmark results tables,
+#: and the tables of the transfer and rhythm-quantile studies (``benchmarks/``).
+SECTION_KINDS = ("results", "transfer", "rhythm")
 
-    The section is ``<!-- results:start [PATH] [baseline=LABEL[,LABEL...]] -->`` ...
-    ``<!-- results:end -->``; PATH (relative to the file) names the results file when
-    ``results_path`` is None, and the LABELs the baselines of the paired differences when
-    ``baseline`` is None. Works for the README and for documentation pages.
+
+def _render_section(kind: str, path: Path, baseline) -> str:
+    if kind == "results":
+        return render_markdown(load_results(path), baseline)
+    if not path.is_file():
+        raise FileNotFoundError(f"No results file at {path}.")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return render_transfer(data) if kind == "transfer" else render_rhythm_quantile(data)
+
+
+def update_readme(readme, results_path=None, *, baseline=None, check: bool = False) -> bool:
+    """Replace every generated section of a Markdown file with tables of its results file.
+
+    A section is ``<!-- KIND:start [PATH] [baseline=LABEL[,LABEL...]] -->`` ...
+    ``<!-- KIND:end -->``, KIND one of :data:`SECTION_KINDS`: ``results`` (a benchmark's
+    ``results.json``, rendered by :func:`~beatdetect.benchmark.render_markdown`),
+    ``transfer`` and ``rhythm`` (the JSON of ``benchmarks/transfer.py`` and
+    ``benchmarks/rhythm_quantile.py``). PATH (relative to the file) names the results file
+    and the LABELs the baselines of the paired differences. A file may hold several
+    sections. Works for the README and for documentation pages.
 
     Parameters
     ----------
     readme : path-like
     results_path : path-like, optional
+        Results file of the ``results`` sections, instead of the one their marker names.
     baseline : str or list of str, optional
-        See :func:`~beatdetect.benchmark.render_markdown`.
+        Baselines of the ``results`` sections, instead of their marker's (see
+        :func:`~beatdetect.benchmark.render_markdown`).
     check : bool, default=False
-        Only report whether the section is stale; write nothing.
+        Only report whether a section is stale; write nothing.
 
     Returns
     -------
     changed : bool
-        Whether the section differed from the rendered table.
+        Whether any section differed from its rendered tables.
     """
     readme = Path(readme)
     text = readme.read_text(encoding="utf-8")
-    found = readme_section(text)
-    if found is None:
+    edits = []  # (start, end, body) of each section, in the text's coordinates
+    for kind in SECTION_KINDS:
+        for match in section_pattern(kind).finditer(text):
+            path = match.group("path")
+            if kind == "results" and results_path is not None:
+                path = Path(results_path)
+            elif path is None:
+                raise ValueError(f"Name the results file in the start marker of the {kind} "
+                                 f"section of {readme}, or as an argument.")
+            else:
+                path = readme.parent / path
+            labels = (baseline or match.group("baseline")) if kind == "results" else None
+            body = "\n" + _render_section(kind, path, labels) + "\n"
+            if match.group("body") != body:
+                edits.append((match.start("body"), match.end("body"), body))
+    if not edits and not any(section_pattern(k).search(text) for k in SECTION_KINDS):
         raise ValueError(
             f"{readme} has no results section: add the lines '{README_START} "
             f"results/quick/results.json -->' and '{README_END}' where the table goes."
         )
-    match, marker_path = found
-    if results_path is None:
-        if marker_path is None:
-            raise ValueError(f"Name the results file: in the start marker of {readme} or as "
-                             "an argument.")
-        results_path = readme.parent / marker_path
-    baseline = baseline or match.group("baseline")
-    body = "\n" + render_markdown(load_results(results_path), baseline) + "\n"
-    changed = match.group("body") != body
-    if changed and not check:
-        new = text[:match.start("body")] + body + text[match.end("body"):]
-        readme.write_text(new, encoding="utf-8")
-    return changed
+    if edits and not check:
+        for start, end, body in sorted(edits, reverse=True):
+            text = text[:start] + body + text[end:]
+        readme.write_text(text, encoding="utf-8")
+    return bool(edits)

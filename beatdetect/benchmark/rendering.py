@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from .statistics import CLASSES, paired_differences, summarize
 
 __all__ = [
@@ -17,6 +19,9 @@ __all__ = [
     "describe_budget",
     "readme_section",
     "render_markdown",
+    "render_rhythm_quantile",
+    "render_transfer",
+    "section_pattern",
 ]
 
 #: Start of the generated section of a Markdown file: ``<!-- results:start [PATH]
@@ -24,10 +29,19 @@ __all__ = [
 README_START = "<!-- results:start"
 #: End of the generated section.
 README_END = "<!-- results:end -->"
-_README_SECTION = re.compile(
-    r"(?P<start><!-- results:start(?:\s+(?!baseline=)(?P<path>[^\s>]+))?"
-    r"(?:\s+baseline=(?P<baseline>[^\s>]+))?\s*-->)(?P<body>.*?)"
-    r"(?P<end><!-- results:end -->)", re.DOTALL)
+
+
+def section_pattern(kind: str = "results") -> re.Pattern:
+    """Regex of a generated section: ``<!-- KIND:start [PATH] [baseline=L[,L...]] -->`` ...
+    ``<!-- KIND:end -->``, with groups ``path``, ``baseline`` and ``body``."""
+    kind = re.escape(kind)
+    return re.compile(
+        rf"(?P<start><!-- {kind}:start(?:\s+(?!baseline=)(?P<path>[^\s>]+))?"
+        r"(?:\s+baseline=(?P<baseline>[^\s>]+))?\s*-->)(?P<body>.*?)"
+        rf"(?P<end><!-- {kind}:end -->)", re.DOTALL)
+
+
+_README_SECTION = section_pattern("results")
 
 
 def _fmt(stat, digits=4) -> str:
@@ -244,3 +258,88 @@ def readme_section(readme_text: str):
     if match is None:
         return None
     return match, match.group("path")
+
+
+def _mean_sd(values) -> str:
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{np.mean(values):.4f} ± {np.std(values, ddof=1):.4f}"
+
+
+def render_transfer(results: dict) -> str:
+    """Markdown table of ``benchmarks/transfer.py`` results: AUC / AP per model and condition.
+
+    Parameters
+    ----------
+    results : dict
+        ``{"meta", "rows"}`` with rows ``{"seed", "model", "condition", "auc", "ap", ...}``.
+
+    Returns
+    -------
+    markdown : str
+
+    Examples
+    --------
+    >>> rows = [{"seed": 0, "model": "knn", "condition": "MLII 128 Hz", "auc": 0.9,
+    ...          "ap": 0.5, "auc_S": 0.6, "auc_V": 0.95}]
+    >>> print(render_transfer({"meta": {"max_train": 10}, "rows": rows}).splitlines()[2])
+    | model | MLII 128 Hz |
+    """
+    rows, meta = results.get("rows", []), results.get("meta", {})
+    conditions = list(dict.fromkeys(r["condition"] for r in rows))
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    seeds = sorted({r["seed"] for r in rows})
+    lines = [f"Trained on {meta.get('train', '?')} ({meta.get('max_train', '?'):,} beats"
+             f"{', ' + str(meta['epochs']) + ' epochs' if meta.get('epochs') else ''}), "
+             f"tested on {meta.get('test', '?')}; seed{'s' if len(seeds) > 1 else ''} "
+             f"{', '.join(map(str, seeds))}; scored with `groups` and `rr`. "
+             f"{meta.get('cpu') and 'CPU: ' + meta['cpu'] + '.' or ''}".strip(), ""]
+    for metric, title in (("auc", "AUC"), ("ap", "AP"), ("auc_S", "AUC of S beats")):
+        if title != "AUC":
+            lines.append("")
+        lines.append(f"{title} (mean ± sd over seeds):")
+        lines.append("")
+        lines.append("| model | " + " | ".join(conditions) + " |")
+        lines.append("| --- |" + " --- |" * len(conditions))
+        for model in models:
+            cells = [_mean_sd([r.get(metric) for r in rows
+                               if r["model"] == model and r["condition"] == c])
+                     for c in conditions]
+            lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def render_rhythm_quantile(results: dict) -> str:
+    """Markdown table of ``benchmarks/rhythm_quantile.py``: AUC / AP per local-cycle quantile.
+
+    Parameters
+    ----------
+    results : dict
+        ``{"rows": [{"quantile", "protocol", "auc", "ap", "auc_S", "auc_V"}, ...]}``.
+
+    Returns
+    -------
+    markdown : str
+
+    Examples
+    --------
+    >>> rows = [{"quantile": 90, "protocol": "A", "auc": 0.97, "ap": 0.8, "auc_S": 0.9,
+    ...          "auc_V": 0.99}]
+    >>> print(render_rhythm_quantile({"rows": rows}).splitlines()[2])
+    | 90 | 0.9700 / 0.8000 (S 0.900) |
+    """
+    rows = results.get("rows", [])
+    protocols = list(dict.fromkeys(r["protocol"] for r in rows))
+    lines = ["| local cycle percentile | " + " | ".join(protocols) + " |",
+             "| ---: |" + " --- |" * len(protocols)]
+    for q in sorted({r["quantile"] for r in rows}):
+        cells = []
+        for protocol in protocols:
+            (row,) = [r for r in rows if r["quantile"] == q and r["protocol"] == protocol] or [None]
+            cells.append("–" if row is None else
+                         f"{row['auc']:.4f} / {row['ap']:.4f} (S {row['auc_S']:.3f})")
+        lines.append(f"| {q:g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
