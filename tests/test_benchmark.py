@@ -467,3 +467,16 @@ def test_every_generated_section_of_a_page_is_updated(synthetic, tmp_path):
     assert "| 90 | 0.9700 / 0.8100 (S 0.930) |" in text
     assert "Paired differences from `pca`" in text.split("\ntext\n")[1]
     assert update_readme(page, check=True) is False
+
+
+def test_order_model_runs_one_model_on_every_split_first(synthetic, tmp_path):
+    result = run_benchmark(tmp_path / "run", "quick", order="model",
+                           **_synthetic_kwargs(synthetic, models=["pca", "iforest"],
+                                               params=None, folds=(0, 1)))
+    assert [row["model"] for row in result.rows] == ["pca", "iforest", "pca", "iforest"]
+    journal = [json.loads(line)["model"] for line in
+               (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
+    assert journal == ["pca", "pca", "iforest", "iforest"]  # the order jobs ran in
+    with pytest.raises(ValueError, match="order must be"):
+        run_benchmark(tmp_path / "x", "quick", order="random",
+                      **_synthetic_kwargs(synthetic, models=["pca"], params=None, folds=(0,)))

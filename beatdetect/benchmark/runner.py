@@ -83,7 +83,8 @@ def _previous_sessions(out_dir: Path) -> list[dict]:
 
 def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=None,
                   data_home=None, records=None, cache_dir=None, download=True, n_jobs=1,
-                  scheduler=None, plots=True, progress=True, **overrides) -> BenchmarkResult:
+                  scheduler=None, plots=True, progress=True, order="split",
+                  **overrides) -> BenchmarkResult:
     """Benchmark detectors on MIT-BIH under BeatGAN's and de Chazal's protocols.
 
     Every (protocol, fold, seed, model) is a job: fit the detector on normal training beats
@@ -127,6 +128,12 @@ def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=Non
         Write the PNG figures.
     progress : bool, default=True
         Progress bars (loading and jobs) on stderr.
+    order : {"split", "model"}, default="split"
+        Order of the pending jobs: ``"split"`` runs every model of a (protocol, fold,
+        seed) before the next; ``"model"`` runs one model on every split before the next
+        model, in the order the models are named, so that a long run interrupted half-way
+        leaves whole rows (all folds and seeds) for the first models rather than a few
+        splits of all.
     **overrides
         Fields of the preset to change: ``protocols``, ``folds``, ``seeds``,
         ``max_train``, ``epochs``, ``batch_size``, ``n_folds``, ``model_params``.
@@ -153,6 +160,8 @@ def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=Non
 
     from ..parallel import run_jobs
 
+    if order not in ("split", "model"):
+        raise ValueError(f"order must be 'split' or 'model', got {order!r}.")
     started = time.perf_counter()
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     preset = get_preset(preset, **overrides)
@@ -170,6 +179,9 @@ def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=Non
     store = ResultsStore(out_dir)
     done = store.rows()
     pending = [job for job in planned if job.key not in done]
+    if order == "model":
+        rank = {label: i for i, label in enumerate(dict.fromkeys(j.model for j in planned))}
+        pending.sort(key=lambda job: rank[job.model])  # stable: splits stay in plan order
     splits = {}
     tasks = []
     for job in pending:
