@@ -20,7 +20,7 @@ from .base import CONTEXT_PARAMETERS, BaseBeatDetector
 from .context import ScoreReference
 from .inference import iter_reconstructions, reconstruction_errors, reconstructions
 from .memory import MemoryBank, PCAProjection
-from .nn.networks import BeatGANConfig, Discriminator, Generator, init_weights, pad_beats
+from .nn.networks import BeatGANConfig, Discriminator, Generator, pad_beats
 from .training import GANTrainer
 
 __all__ = ["SIBeatGANDetector"]
@@ -448,11 +448,7 @@ class SIBeatGANDetector(BaseBeatDetector):
 
     def _build_modules(self, cfg: BeatGANConfig, seed: int):
         with _seeded(seed):
-            generator = Generator(cfg)
-            discriminator = Discriminator(cfg)
-            generator.apply(init_weights)
-            discriminator.apply(init_weights)
-        return generator, discriminator
+            return Generator(cfg), Discriminator(cfg)
 
     def _loss_terms(self, cfg: BeatGANConfig, seed: int, X) -> list:
         """Extra loss terms of the self-improving variants (none for plain BeatGAN).

@@ -57,10 +57,9 @@ def naive_modules(cfg: BeatGANConfig):
         if isinstance(layer, Upsample2):
             layers[i] = nn.ConvTranspose1d(layer.in_channels, layer.out_channels, 4, 2, 1,
                                            bias=False)
+            init_weights(layers[i])  # a new layer: BeatGAN's initialisation, as the rest
         elif isinstance(layer, nn.ConvTranspose1d):
             layer.__class__ = nn.ConvTranspose1d  # stock forward, same parameters
-    generator.apply(init_weights)
-    discriminator.apply(init_weights)
     return generator, discriminator
 
 
@@ -112,8 +111,6 @@ def library_train(X: np.ndarray, epochs: int, mixed_precision) -> float:
     cfg = BeatGANConfig()
     torch.manual_seed(0)
     generator, discriminator = Generator(cfg), Discriminator(cfg)
-    generator.apply(init_weights)
-    discriminator.apply(init_weights)
     device = torch.device("cpu")
     trainer = GANTrainer(generator, discriminator, batch_size=64, device=device,
                          amp_dtype=autocast_dtype(device, mixed_precision))

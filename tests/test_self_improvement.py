@@ -17,7 +17,7 @@ from beatdetect.metrics import SCORERS, anomaly_roc_auc
 from beatdetect.model_selection import NormalOnlyKFold
 from beatdetect.nn.augment import ECGAugment
 from beatdetect.nn.losses import distillation_kl
-from beatdetect.nn.networks import BeatGANConfig, Discriminator, Generator, init_weights
+from beatdetect.nn.networks import BeatGANConfig, Discriminator, Generator
 from beatdetect.training import GANTrainer, StepContext
 
 #: As in test_detector.py: a small network with a higher learning rate.
@@ -46,8 +46,6 @@ def full(beats):
 def _networks(seed=0):
     torch.manual_seed(seed)
     generator, discriminator = Generator(CFG), Discriminator(CFG)
-    generator.apply(init_weights)
-    discriminator.apply(init_weights)
     return generator.train(), discriminator.train()
 
 

@@ -17,8 +17,6 @@ CFG = BeatGANConfig(length=64, base_filters=4, n_layers=3, latent_dim=8)
 def make_trainer(**kwargs):
     torch.manual_seed(0)
     g, d = Generator(CFG), Discriminator(CFG)
-    g.apply(init_weights)
-    d.apply(init_weights)
     kwargs.setdefault("rng", torch.Generator().manual_seed(0))
     return GANTrainer(g, d, lr=1e-3, batch_size=16, **kwargs)
 

@@ -17,7 +17,7 @@ from .._device import resolve_device
 from ..base import BaseBeatDetector
 from ..exceptions import TrainingDivergedError
 from ..inference import reconstruction_errors, reconstructions
-from ..nn.networks import BeatGANConfig, Generator, init_weights, pad_beats
+from ..nn.networks import BeatGANConfig, Generator, pad_beats
 
 __all__ = ["AutoencoderDetector", "BeatAutoencoder"]
 
@@ -50,8 +50,7 @@ class BeatAutoencoder(nn.Module):
         super().__init__()
         self.cfg = BeatGANConfig(n_leads=n_leads, length=length, base_filters=base_filters,
                                  n_layers=n_layers, latent_dim=latent_dim)
-        self.generator = Generator(self.cfg)
-        self.generator.apply(init_weights)
+        self.generator = Generator(self.cfg)  # BeatGAN's initialisation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_hat, _, _ = self.generator(pad_beats(x, self.cfg.padded_length))  # (B, C, padded)

@@ -99,8 +99,10 @@ def init_weights(module: nn.Module, generator: torch.Generator | None = None) ->
     Parameters
     ----------
     module : nn.Module
-        Initialised in place when it is a convolution, linear or batch-norm layer; use
-        ``net.apply(init_weights)`` for a whole network.
+        Initialised in place when it is a convolution, linear or batch-norm layer.
+        :class:`Generator` and :class:`Discriminator` apply it to themselves when built;
+        ``net.apply(functools.partial(init_weights, generator=rng))`` re-initialises a
+        whole network (the trainer's discriminator reset).
     generator : torch.Generator, optional
         Source of the random weights. None draws from torch's global RNG; a seeded
         generator keeps a re-initialisation during training (the discriminator reset)
@@ -246,7 +248,8 @@ class Generator(nn.Module):
     """BeatGAN's generator: an autoencoder ``x -> z -> x_hat``.
 
     ``forward`` returns ``(x_hat, z, features)`` so that distillation can read the
-    encoder's multi-scale feature maps without a second pass.
+    encoder's multi-scale feature maps without a second pass. Built with BeatGAN's
+    initialisation (:func:`init_weights`), drawn from torch's global RNG.
     """
 
     def __init__(self, cfg: BeatGANConfig):
@@ -254,6 +257,8 @@ class Generator(nn.Module):
         self.cfg = cfg
         self.encoder = Encoder(cfg, cfg.latent_dim)
         self.decoder = Decoder(cfg)
+        # After building every layer, as callers did before: same seed, same weights.
+        self.apply(init_weights)
 
     def forward(self, x: torch.Tensor):
         z, features = self.encoder(x)
@@ -266,12 +271,15 @@ class Discriminator(nn.Module):
     ``forward`` returns ``(logit, features)`` where ``features`` is the last feature map
     (B, top_filters, bottom_length), used for the generator's feature-matching loss.
     Logits rather than sigmoid probabilities keep the BCE numerically safe under autocast.
+    Built with BeatGAN's initialisation (:func:`init_weights`), drawn from torch's global RNG.
     """
 
     def __init__(self, cfg: BeatGANConfig):
         super().__init__()
         self.cfg = cfg
         self.encoder = Encoder(cfg, 1)
+        # After building every layer, as callers did before: same seed, same weights.
+        self.apply(init_weights)
 
     def forward(self, x: torch.Tensor):
         logit, features = self.encoder(x)

@@ -109,3 +109,24 @@ def test_config_pickled_before_the_rename_of_n_down_still_loads():
     loaded = pickle.loads(old)
     assert loaded == cfg and loaded.padded_length == 104
     assert not hasattr(loaded, "n_down")
+
+
+@pytest.mark.parametrize("cls", [Generator, Discriminator])
+def test_networks_initialise_themselves_as_callers_used_to(cls, monkeypatch):
+    from beatdetect.nn import networks
+
+    cfg = BeatGANConfig(length=100, base_filters=8, n_layers=3, latent_dim=6)
+    torch.manual_seed(3)
+    built = cls(cfg)
+    # The former recipe: build with torch's default initialisation, then apply init_weights.
+    init_weights = networks.init_weights
+    monkeypatch.setattr(networks, "init_weights", lambda module: None)
+    torch.manual_seed(3)
+    former = cls(cfg)
+    monkeypatch.undo()
+    former.apply(init_weights)
+    for (name, a), b in zip(built.state_dict().items(), former.state_dict().values()):
+        assert torch.equal(a, b), name
+    convs = torch.cat([m.weight.flatten() for m in built.modules()
+                       if isinstance(m, (torch.nn.Conv1d, Upsample2))])
+    assert abs(convs.std().item() - 0.02) < 0.002  # BeatGAN's N(0, 0.02), not torch's default
