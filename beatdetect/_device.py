@@ -3,15 +3,95 @@
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import torch
+from sklearn.utils._param_validation import StrOptions
 
-__all__ = ["autocast_dtype", "cpu_supports_bf16", "resolve_device"]
+__all__ = [
+    "DEVICES",
+    "DeviceOption",
+    "autocast_dtype",
+    "cpu_supports_bf16",
+    "is_supported_device",
+    "resolve_device",
+]
+
+#: The ``device`` values a detector accepts, as its error messages spell them.
+DEVICES = '"auto", "cpu", "cuda", "cuda:N" or a torch.device of type cpu or cuda'
+#: Device strings other than "auto": a CPU or a CUDA device, optionally with its index
+#: (``"cpu:0"`` is how a ``torch.device("cpu", 0)`` is saved) written as torch parses it.
+_DEVICE_STRING = re.compile(r"(cpu|cuda)(:(0|[1-9][0-9]{0,5}))?")
+
+
+def is_supported_device(device) -> bool:
+    """Whether ``device`` names a device the detectors can train and score on.
+
+    Parameters
+    ----------
+    device : object
+        A ``device`` parameter value.
+
+    Returns
+    -------
+    supported : bool
+        True for ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` (and ``"cpu:N"``), and
+        ``torch.device`` objects of type cpu or cuda. Whether CUDA is available is not
+        checked here (see :func:`resolve_device`).
+
+    Examples
+    --------
+    >>> is_supported_device("cuda:1"), is_supported_device("tpu"), is_supported_device("")
+    (True, False, False)
+    """
+    if isinstance(device, torch.device):
+        return device.type in ("cpu", "cuda")
+    return isinstance(device, str) and (
+        device == "auto" or _DEVICE_STRING.fullmatch(device) is not None)
+
+
+class DeviceOption(StrOptions):
+    """scikit-learn parameter constraint of ``device`` (see :func:`is_supported_device`).
+
+    Used in ``_parameter_constraints``, so a device torch cannot use for a detector
+    (``"tpu"``, ``"meta"``, ``""``) fails in ``fit``'s parameter validation with the other
+    parameters, not inside torch. A :class:`~sklearn.utils._param_validation.StrOptions`
+    (of the plain names) because scikit-learn accepts no other kind of custom constraint;
+    it also accepts ``"cuda:N"`` and ``torch.device`` objects.
+    """
+
+    def __init__(self):
+        super().__init__({"auto", "cpu", "cuda"})
+
+    def is_satisfied_by(self, val) -> bool:
+        return is_supported_device(val)
+
+    def __str__(self) -> str:
+        return DEVICES
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else is passed to torch."""
+    """The torch device of a ``device`` parameter.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        ``"auto"`` (CUDA when available, else the CPU), or a device accepted by
+        :func:`is_supported_device`.
+
+    Returns
+    -------
+    device : torch.device
+
+    Raises
+    ------
+    ValueError
+        ``device`` is not a supported device, or is a CUDA device while CUDA is not
+        available.
+    """
+    if not is_supported_device(device):
+        raise ValueError(f"device must be {DEVICES}; got {device!r}.")
     if isinstance(device, str) and device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(device)

@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._device import autocast_dtype, resolve_device
+from ._device import DeviceOption, autocast_dtype, resolve_device
 from .base import CONTEXT_PARAMETERS, BaseBeatDetector
 from .context import ScoreReference
 from .inference import iter_reconstructions, reconstruction_errors, reconstructions
@@ -127,9 +127,10 @@ class SIBeatGANDetector(BaseBeatDetector):
     mixed_precision : "auto" or bool, default="auto"
         bfloat16 autocast. ``"auto"`` enables it where the hardware runs bfloat16 natively
         (CPUs with AMX / AVX512-BF16, CUDA GPUs with bf16 support).
-    device : {"auto", "cpu", "cuda"} or str, default="auto"
-        Where to train and score. Modules return to the CPU after ``fit``, so a fitted
-        detector pickles and unpickles on machines without a GPU.
+    device : {"auto", "cpu", "cuda"}, "cuda:N" or torch.device, default="auto"
+        Where to train and score (a CPU or CUDA device; checked in ``fit`` with the other
+        parameters). Modules return to the CPU after ``fit``, so a fitted detector pickles
+        and unpickles on machines without a GPU; scoring on a GPU uses a copy of them.
     inference_batch_size : int, default=256
         Beats per chunk when scoring; bounds scoring memory.
     distill : False, True, "self" or "teacher", default=False
@@ -307,7 +308,7 @@ class SIBeatGANDetector(BaseBeatDetector):
         "tol": [Interval(Real, 0, None, closed="left")],
         "d_reset_threshold": [Interval(Real, 0, None, closed="left")],
         "mixed_precision": [StrOptions({"auto"}), "boolean"],
-        "device": [str, torch.device],
+        "device": [DeviceOption()],
         "inference_batch_size": [Interval(Integral, 1, None, closed="left")],
         "distill": ["boolean", StrOptions({"self", "teacher"})],
         "kd_target": [StrOptions({"reconstruction", "latent"})],

@@ -291,6 +291,19 @@ def test_cuda_requested_without_gpu_is_a_clear_error():
         SIBeatGANDetector(**{**SMALL, "device": "cuda"}).fit(np.zeros((8, 320), np.float32))
 
 
+@pytest.mark.parametrize("device", ["tpu", "meta", "", "cuda:x", "cuda:-1", " cpu", 0, None,
+                                    torch.device("meta")])
+def test_unsupported_device_rejected_with_the_other_parameters(device):
+    with pytest.raises(ValueError, match="'device' parameter of SIBeatGANDetector must be"):
+        SIBeatGANDetector(**{**SMALL, "device": device}).fit(np.zeros((8, 320), np.float32))
+
+
+@pytest.mark.parametrize("device", ["auto", "cpu", "cpu:0", torch.device("cpu")])
+def test_cpu_devices_accepted(device, beats):
+    det = SIBeatGANDetector(**{**SMALL, "max_epochs": 1, "device": device})
+    assert np.isfinite(det.fit(beats[0].X[:64]).score_samples(beats[1].X[:8])).all()
+
+
 # --------------------------------------------------------------------------- real data
 @pytest.mark.realdata
 def test_ranks_real_ventricular_beats_above_held_out_normals(data_home, tmp_path):

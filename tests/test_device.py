@@ -8,7 +8,13 @@ import torch
 
 import beatdetect._device as device_module
 from beatdetect import SIBeatGANDetector
-from beatdetect._device import autocast_dtype, cpu_supports_bf16, resolve_device
+from beatdetect._device import (
+    DeviceOption,
+    autocast_dtype,
+    cpu_supports_bf16,
+    is_supported_device,
+    resolve_device,
+)
 from beatdetect.datasets import make_synthetic_beats
 
 CPU = torch.device("cpu")
@@ -57,3 +63,27 @@ def test_auto_falls_back_to_float32_bit_for_bit_without_native_bfloat16(monkeypa
 def test_resolve_device():
     assert resolve_device("cpu") == CPU
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@pytest.mark.parametrize("device", ["auto", "cpu", "cuda", "cuda:0", "cuda:12", "cpu:0",
+                                    torch.device("cpu"), torch.device("cuda", 1)])
+def test_supported_devices(device):
+    assert is_supported_device(device)
+
+
+@pytest.mark.parametrize("device", ["tpu", "meta", "", "CPU", "cuda:", "cuda:x", "cuda:01",
+                                    "cuda:-1", "mps", " cpu", None, 0, 1.5,
+                                    torch.device("meta")])
+def test_unsupported_devices_are_a_clear_error(device):
+    assert not is_supported_device(device)
+    with pytest.raises(ValueError, match="device must be"):
+        resolve_device(device)
+
+
+def test_device_constraint_message_names_the_accepted_values():
+    from sklearn.utils._param_validation import validate_parameter_constraints
+
+    with pytest.raises(ValueError, match=r"must be \"auto\", \"cpu\", \"cuda\", \"cuda:N\" "
+                                         r"or a torch.device of type cpu or cuda. Got 'tpu'"):
+        validate_parameter_constraints({"device": [DeviceOption()]}, {"device": "tpu"},
+                                       caller_name="Detector")
