@@ -25,10 +25,19 @@ normal training beats) and the score is::
     anomaly    = morphology + w_rhythm * z_rhythm   (with rr)
 
 A detector with one part and no context keeps its raw score, as scikit-learn's do.
+
+Non-finite scores. Beats are validated finite and within float32's range (the networks
+compute in float32). A beat whose anomaly score still comes out NaN or infinite (an
+overflow inside a network for amplitudes around 1e20 and beyond, a model with non-finite
+weights) is never normal: its anomaly score is :data:`NONFINITE_ANOMALY`, the largest finite
+float64, so ``score_samples`` gives it ``-NONFINITE_ANOMALY``, ``predict`` flags it, it ranks
+as the most anomalous beat, and the metrics see finite scores only. A ``RuntimeWarning``
+says how many beats it concerned.
 """
 
 from __future__ import annotations
 
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -44,7 +53,7 @@ from .context import (
     template_distances,
 )
 
-__all__ = ["CONTEXT_PARAMETERS", "BaseBeatDetector", "tukey_offset"]
+__all__ = ["CONTEXT_PARAMETERS", "NONFINITE_ANOMALY", "BaseBeatDetector", "tukey_offset"]
 
 #: Tukey's fence multiplier used by ``contamination="auto"`` (Tukey, 1977).
 TUKEY_K = 1.5
@@ -55,6 +64,11 @@ CONTEXT_PARAMETERS = {
 }
 #: Names of the context parts in ``score_references_`` and ``score_components``.
 RECORDING, RHYTHM = "recording", "rhythm"
+#: Anomaly score of a beat whose score is NaN or infinite: the largest finite float64, so
+#: the beat is flagged, ranks as the most anomalous, and metrics still get finite scores.
+NONFINITE_ANOMALY = float(np.finfo(np.float64).max)
+#: Largest magnitude of a beat's values: the networks compute in float32.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def tukey_offset(train_scores: np.ndarray, k: float = TUKEY_K) -> float:
@@ -83,6 +97,25 @@ def tukey_offset(train_scores: np.ndarray, k: float = TUKEY_K) -> float:
     """
     q1, q3 = np.percentile(train_scores, [25.0, 75.0])
     return float(q1 - k * (q3 - q1))
+
+
+def _finite_anomaly(anomaly: np.ndarray) -> np.ndarray:
+    """``anomaly`` with NaN and infinite scores replaced by ``NONFINITE_ANOMALY``, warning.
+
+    Without this a NaN score would compare as normal (``NaN < 0`` is False, so ``predict``
+    said +1) and an infinite one would break every metric.
+    """
+    anomaly = np.asarray(anomaly, dtype=np.float64)
+    bad = ~np.isfinite(anomaly)
+    if not bad.any():
+        return anomaly
+    warnings.warn(
+        f"{int(bad.sum())} of {bad.size} beats got a NaN or infinite anomaly score (an "
+        "overflow inside the model for very large amplitudes, or non-finite weights); "
+        "they are scored as the most anomalous beats.",
+        RuntimeWarning, stacklevel=4,
+    )
+    return np.where(bad, NONFINITE_ANOMALY, anomaly)
 
 
 class BaseBeatDetector(OutlierMixin, BaseEstimator):
@@ -132,7 +165,8 @@ class BaseBeatDetector(OutlierMixin, BaseEstimator):
         raw = self._score_components(X3, groups, training=True)
         self.score_references_ = self._fit_references(X3, groups, rr, raw) \
             if self._standardizes() else {}
-        self.offset_ = self._offset_from_scores(-self._fuse(raw, X3, groups, rr))
+        self.offset_ = self._offset_from_scores(
+            -_finite_anomaly(self._fuse(raw, X3, groups, rr)))
         return self
 
     def score_samples(self, X, groups=None, rr=None):
@@ -152,6 +186,9 @@ class BaseBeatDetector(OutlierMixin, BaseEstimator):
         Returns
         -------
         scores : ndarray of shape (n_beats,), float64
+            Always finite: a beat whose anomaly score is NaN or infinite (an overflow
+            inside the model) scores ``-NONFINITE_ANOMALY``, the lowest finite float64,
+            with a ``RuntimeWarning`` (see the module docstring).
         """
         check_is_fitted(self)
         X3 = self._validate_beats(X, reset=False)
@@ -176,7 +213,8 @@ class BaseBeatDetector(OutlierMixin, BaseEstimator):
             The model's parts by name (``"model"`` for a single-score detector),
             ``"morphology"`` (their weighted mean), ``"recording"`` (beats of recordings
             not seen in fit; NaN elsewhere), ``"rhythm"`` and ``"anomaly"`` (the total,
-            ``-score_samples``).
+            ``-score_samples``, where a NaN or infinite total is ``NONFINITE_ANOMALY``;
+            the other parts are reported as computed).
         """
         check_is_fitted(self)
         X3 = self._validate_beats(X, reset=False)
@@ -277,8 +315,15 @@ class BaseBeatDetector(OutlierMixin, BaseEstimator):
         return found if found is not None else ScoreReference.from_scores(scores)
 
     def _fused_anomaly(self, X, groups, rr, parts: dict | None = None) -> np.ndarray:
-        """Anomaly score (higher = anomalous) of validated beats, float64; fills ``parts``."""
-        return self._fuse(self._score_components(X, groups), X, groups, rr, parts)
+        """Anomaly score (higher = anomalous) of validated beats, float64; fills ``parts``.
+
+        Always finite: NaN and infinite scores become ``NONFINITE_ANOMALY``.
+        """
+        parts = {} if parts is None else parts
+        anomaly = _finite_anomaly(self._fuse(self._score_components(X, groups), X, groups,
+                                             rr, parts))
+        parts["anomaly"] = anomaly
+        return anomaly
 
     def _fuse(self, raw: dict, X, groups, rr, parts: dict | None = None) -> np.ndarray:
         """Fuse the raw parts ``raw`` of beats ``X`` with their context (module docstring)."""
@@ -343,6 +388,17 @@ class BaseBeatDetector(OutlierMixin, BaseEstimator):
         X = validate_data(
             self, X, reset=reset, dtype=(np.float32, np.float64), ensure_all_finite=True
         )
+        # Finite in float64 is not enough: the beats become float32 below, where values
+        # beyond its range turn infinite and every score NaN.
+        # max and -min rather than abs: no copy of a large X.
+        largest = max(float(X.max()), -float(X.min())) \
+            if X.dtype == np.float64 and X.size else 0.0
+        if largest > FLOAT32_MAX:
+            raise ValueError(
+                f"X holds values beyond float32's range (largest magnitude {largest:.3g} > "
+                f"{FLOAT32_MAX:.3g}); the detectors compute in float32. Scale the beats "
+                "(they are expected around [-1, 1])."
+            )
         if beat_shape is None:
             beat_shape = (1, X.shape[1])
         if reset:

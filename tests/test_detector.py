@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import pickle
 
 import numpy as np
@@ -13,7 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from beatdetect import SIBeatGANDetector
-from beatdetect.base import tukey_offset
+from beatdetect.base import NONFINITE_ANOMALY, tukey_offset
 from beatdetect.datasets import make_synthetic_beats
 from beatdetect.metrics import SCORERS, anomaly_roc_auc
 from beatdetect.model_selection import NormalOnlyKFold
@@ -302,6 +303,46 @@ def test_unsupported_device_rejected_with_the_other_parameters(device):
 def test_cpu_devices_accepted(device, beats):
     det = SIBeatGANDetector(**{**SMALL, "max_epochs": 1, "device": device})
     assert np.isfinite(det.fit(beats[0].X[:64]).score_samples(beats[1].X[:8])).all()
+
+
+# --------------------------------------------------------------------------- non-finite scores
+def test_values_beyond_float32_are_rejected_at_input_validation(fitted):
+    X = np.zeros((3, 1, 320))
+    X[1, 0, 7] = 1e300
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        fitted.score_samples(X)
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        SIBeatGANDetector(**SMALL).fit(np.full((8, 320), -1e39))
+
+
+@pytest.mark.parametrize("value", [1e20, 1e30])
+def test_beats_that_overflow_the_network_score_as_most_anomalous(fitted, beats, value):
+    X = beats[1].X[:20].copy()
+    X[[3, 11]] = value  # float32, but (x - G(x))**2 overflows
+    with pytest.warns(RuntimeWarning, match="2 of 20 beats got a NaN or infinite"):
+        scores = fitted.score_samples(X)
+    assert np.isfinite(scores).all()
+    assert scores[3] == scores[11] == scores.min() == -NONFINITE_ANOMALY
+    with pytest.warns(RuntimeWarning):
+        assert (fitted.predict(X)[[3, 11]] == -1).all()
+    y = np.ones(len(X), dtype=int)
+    y[[3, 11]] = -1
+    assert anomaly_roc_auc(y, scores) == 1.0  # was a ValueError on -inf scores
+
+
+def test_a_model_with_nan_weights_flags_every_beat(fitted, beats):
+    det = copy.deepcopy(fitted)
+    with torch.no_grad():
+        for parameter in det.generator_.parameters():
+            parameter.fill_(float("nan"))
+    X = beats[1].X[:10]
+    with pytest.warns(RuntimeWarning, match="10 of 10 beats"):
+        scores = det.score_samples(X)
+    np.testing.assert_array_equal(scores, -NONFINITE_ANOMALY)
+    with pytest.warns(RuntimeWarning):
+        np.testing.assert_array_equal(det.predict(X), -1)  # NaN used to compare as normal
+    with pytest.warns(RuntimeWarning):
+        assert det.score_components(X)["anomaly"].tolist() == [NONFINITE_ANOMALY] * 10
 
 
 # --------------------------------------------------------------------------- real data
