@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import sys
 from numbers import Integral, Real
@@ -606,7 +607,22 @@ class SIBeatGANDetector(BaseBeatDetector):
                 "progress": self.verbose >= 2}
 
     def _modules_on(self, device: torch.device):
-        return self.generator_.to(device), self.discriminator_.to(device)
+        """The fitted generator and discriminator, ready for inference on ``device``.
+
+        Scoring never moves or changes the fitted modules, so several threads can score
+        one detector at once and a fitted detector stays as ``fit`` (or ``load``) left it.
+        On the CPU, where they live in eval mode, they are used as they are (inference
+        only reads them). On another device each call gets its own copy there.
+        """
+        return self._module_on(self.generator_, device), \
+            self._module_on(self.discriminator_, device)
+
+    @staticmethod
+    def _module_on(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+        """``module`` itself on the CPU, else a copy of it on ``device`` (``module`` unmoved)."""
+        if device.type == "cpu":
+            return module
+        return copy.deepcopy(module).to(device)
 
     def _component_weights(self) -> dict:
         return {"reconstruction": self.w_reconstruction,
@@ -625,13 +641,11 @@ class SIBeatGANDetector(BaseBeatDetector):
 
     def _anomaly_score(self, X):
         kwargs = self._inference_kwargs()
+        if not self.score_feature_weight:
+            generator = self._module_on(self.generator_, kwargs["device"])
+            return reconstruction_errors(generator, X, **kwargs)
         generator, discriminator = self._modules_on(kwargs["device"])
-        try:
-            if not self.score_feature_weight:
-                return reconstruction_errors(generator, X, **kwargs)
-            return self._score_with_features(generator, discriminator, X, kwargs)
-        finally:
-            self._modules_on(torch.device("cpu"))
+        return self._score_with_features(generator, discriminator, X, kwargs)
 
     def _embed(self, X) -> np.ndarray:
         """Beats in the memory bank's space: features on their principal axes, (n, 32)."""
@@ -643,10 +657,7 @@ class SIBeatGANDetector(BaseBeatDetector):
             return X.reshape(len(X), -1)
         kwargs = self._inference_kwargs()
         generator, discriminator = self._modules_on(kwargs["device"])
-        try:
-            return _network_embeddings(generator, discriminator, X, self.memory, kwargs)
-        finally:
-            self._modules_on(torch.device("cpu"))
+        return _network_embeddings(generator, discriminator, X, self.memory, kwargs)
 
     @torch.inference_mode()
     def _score_with_features(self, generator, discriminator, X, kwargs):
@@ -677,11 +688,8 @@ class SIBeatGANDetector(BaseBeatDetector):
         check_is_fitted(self)
         X3 = self._validate_beats(X, reset=False)
         kwargs = self._inference_kwargs()
-        generator, _ = self._modules_on(kwargs["device"])
-        try:
-            return reconstructions(generator, X3, **kwargs)
-        finally:
-            self._modules_on(torch.device("cpu"))
+        return reconstructions(self._module_on(self.generator_, kwargs["device"]), X3,
+                               **kwargs)
 
     def explain(self, X) -> np.ndarray:
         """Per-tick, per-lead squared residual ``(x - G(x))**2``: where a beat is anomalous.

@@ -50,8 +50,10 @@ def iter_reconstructions(
     whose first item is the reconstruction (BeatGAN's
     :class:`~beatdetect.nn.networks.Generator`). When it has a ``cfg.padded_length`` (the
     generator), beats are padded to it for the forward pass; the reconstruction is always
-    cropped back, so only real ticks count. The module runs in eval mode and is returned to
-    its previous mode afterwards.
+    cropped back, so only real ticks count. The module runs in eval mode: a module already
+    in eval mode (a fitted detector's) is only read, never written, so several threads can
+    stream beats through it at once; one in training mode is switched to eval mode and
+    back afterwards.
 
     Parameters
     ----------
@@ -75,8 +77,11 @@ def iter_reconstructions(
     x, x_hat : Tensor of shape (B, n_leads, n_samples)
         The chunk and its reconstruction, float32, on ``device``.
     """
-    was_training = module.training
-    module.eval()
+    # Only a module with a submodule in training mode is switched (and restored exactly):
+    # eval() on a module already in eval mode would still write every submodule's flag.
+    modes = {m: m.training for m in module.modules()}
+    if any(modes.values()):
+        module.eval()
     length = X.shape[-1]
     padded = getattr(getattr(module, "cfg", None), "padded_length", length)
     bar = None
@@ -98,7 +103,9 @@ def iter_reconstructions(
     finally:
         if bar is not None:
             bar.close()
-        module.train(was_training)
+        if any(modes.values()):
+            for submodule, training in modes.items():
+                submodule.training = training
 
 
 def reconstruction_errors(module: nn.Module, X, **kwargs) -> np.ndarray:

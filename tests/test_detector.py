@@ -345,6 +345,66 @@ def test_a_model_with_nan_weights_flags_every_beat(fitted, beats):
         assert det.score_components(X)["anomaly"].tolist() == [NONFINITE_ANOMALY] * 10
 
 
+# --------------------------------------------------------------------------- scoring is read-only
+@pytest.fixture(scope="module")
+def every_path(beats):
+    """A small detector whose score reads both networks and a latent memory bank."""
+    return SIBeatGANDetector(**{**SMALL, "max_epochs": 1, "memory": "latent",
+                                "score_feature_weight": 0.5}).fit(beats[0].X[:128])
+
+
+def test_scoring_leaves_the_fitted_modules_as_they_are(every_path, beats):
+    before = {name: [(m.training, {k: v.clone() for k, v in m.state_dict().items()},
+                      {p.device.type for p in m.parameters()})
+                     for m in getattr(every_path, name).modules()]
+              for name in ("generator_", "discriminator_")}
+    X = beats[1].X[:16]
+    every_path.score_samples(X)
+    every_path.reconstruct(X)
+    every_path.explain(X)
+    for name, modules in before.items():
+        for module, (training, state, devices) in zip(getattr(every_path, name).modules(),
+                                                      modules):
+            assert module.training is training is False
+            assert {p.device.type for p in module.parameters()} == devices
+            assert all(torch.equal(v, state[k]) for k, v in module.state_dict().items())
+
+
+def test_scoring_calls_nothing_that_moves_or_switches_the_fitted_modules(every_path, beats,
+                                                                        monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("scoring changed a fitted module")
+
+    det = copy.deepcopy(every_path)  # the patches stay on this copy
+    expected = det.score_samples(beats[1].X[:16])
+    for module in (det.generator_, det.discriminator_):
+        for method in ("to", "cpu", "cuda", "train", "eval"):
+            monkeypatch.setattr(module, method, forbidden)
+    np.testing.assert_array_equal(det.score_samples(beats[1].X[:16]), expected)
+    det.reconstruct(beats[1].X[:4])
+
+
+def test_scoring_on_another_device_uses_copies(every_path):
+    # "meta" stands for a GPU here: any device other than the CPU takes this path.
+    generator, discriminator = every_path._modules_on(torch.device("meta"))
+    assert generator is not every_path.generator_
+    assert next(generator.parameters()).device.type == "meta"
+    assert next(discriminator.parameters()).device.type == "meta"
+    assert {p.device.type for p in every_path.generator_.parameters()} == {"cpu"}
+    assert {p.device.type for p in every_path.discriminator_.parameters()} == {"cpu"}
+
+
+def test_concurrent_scoring_matches_single_threaded(every_path, beats):
+    from concurrent.futures import ThreadPoolExecutor
+
+    X = beats[1].X
+    expected = every_path.score_samples(X)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: every_path.score_samples(X), range(8)))
+    for scores in results:
+        np.testing.assert_array_equal(scores, expected)
+
+
 # --------------------------------------------------------------------------- real data
 @pytest.mark.realdata
 def test_ranks_real_ventricular_beats_above_held_out_normals(data_home, tmp_path):
