@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import sys
 from numbers import Integral, Real
 from pathlib import Path
@@ -57,8 +56,6 @@ def _network_embeddings(generator, discriminator, X, space: str, kwargs) -> np.n
     return np.concatenate(chunks) if chunks else np.empty((0, 0), dtype=np.float32)
 
 
-#: Format tag written into saved files; bump when the layout changes.
-_SAVE_FORMAT = "beatdetect.SIBeatGANDetector/1"
 #: Spaces a memory bank can hold (see the ``memory`` parameter).
 MEMORY_SPACES = ("input", "latent", "discriminator")
 #: Principal components kept in the memory bank, whatever its space: 32 keep the shape of a
@@ -712,56 +709,40 @@ class SIBeatGANDetector(BaseBeatDetector):
 
     # ------------------------------------------------------------------ persistence
     def save(self, path) -> Path:
-        """Save parameters and weights to a safetensors file (no pickle).
+        """Save parameters and weights to a safetensors file (no pickle), atomically.
+
+        The file is written as ``.<name>.<random>.tmp`` beside ``path`` and renamed into
+        place once complete; on any error the temporary file is removed and an existing
+        ``path`` is left as it was. See :mod:`beatdetect.persistence` for the format.
 
         Parameters
         ----------
         path : str or Path
-            Destination, conventionally ``*.safetensors``.
+            Destination, conventionally ``*.safetensors``; its folder must exist.
 
         Returns
         -------
         path : Path
-        """
-        from safetensors.torch import save_file
 
-        check_is_fitted(self)
-        params = {k: (str(v) if isinstance(v, torch.device) else v)
-                  for k, v in self.get_params().items()}
-        if not isinstance(params["random_state"], (int, type(None))):
-            params["random_state"] = None  # a RandomState instance is not reproducible data
-        state = {
-            "params": params,
-            "fitted": {
-                "offset_": self.offset_, "n_leads_": self.n_leads_,
-                "beat_length_": self.beat_length_, "n_features_in_": self.n_features_in_,
-                "n_iter_": self.n_iter_, "history_": self.history_,
-                "n_discriminator_resets_": self.n_discriminator_resets_,
-                # Absent from detectors loaded from files written before it was recorded.
-                "training_precision_": getattr(self, "training_precision_", None),
-                "score_references_": {name: ref.to_dict() for name, ref in
-                                      getattr(self, "score_references_", {}).items()},
-                "fit_groups_": getattr(self, "fit_groups_", None),
-            },
-        }
-        tensors = {f"generator.{k}": v.contiguous() for k, v in
-                   self.generator_.state_dict().items()}
-        tensors.update({f"discriminator.{k}": v.contiguous() for k, v in
-                        self.discriminator_.state_dict().items()})
-        if getattr(self, "memory_bank_", None) is not None:
-            tensors.update(self.memory_bank_.to_tensors("memory."))
-        if getattr(self, "memory_projection_", None) is not None:
-            tensors.update(self.memory_projection_.to_tensors("memory."))
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        save_file(tensors, str(tmp), metadata={"format": _SAVE_FORMAT,
-                                               "state": json.dumps(state)})
-        tmp.replace(path)
-        return path
+        Raises
+        ------
+        NotFittedError
+            The detector is not fitted.
+        IsADirectoryError
+            ``path`` is a directory.
+        """
+        from .persistence import save_detector
+
+        return save_detector(self, path)
 
     @classmethod
     def load(cls, path) -> SIBeatGANDetector:
         """Load a detector written by :meth:`save`. Reads tensors and JSON only: no code runs.
+
+        The whole file is checked before anything large is built: its parameters (with the
+        constraints of ``fit``), its fitted attributes (names, types, bounds), and every
+        tensor's name, shape and dtype against the networks and memory bank its parameters
+        describe (see :mod:`beatdetect.persistence`).
 
         Parameters
         ----------
@@ -770,40 +751,16 @@ class SIBeatGANDetector(BaseBeatDetector):
         Returns
         -------
         detector : SIBeatGANDetector
-            Fitted, modules on the CPU.
-        """
-        from safetensors import safe_open
+            Fitted, modules on the CPU in eval mode.
 
-        path = Path(path)
-        with safe_open(str(path), framework="pt") as f:
-            metadata = f.metadata() or {}
-            if metadata.get("format") != _SAVE_FORMAT:
-                raise ValueError(
-                    f"{path} is not a saved {cls.__name__} (format "
-                    f"{metadata.get('format')!r}, expected {_SAVE_FORMAT!r})."
-                )
-            tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118 (safe_open is no dict)
-        state = json.loads(metadata["state"])
-        # Files written before the fused score were plain BeatGAN: same parameters, no parts.
-        params = {"memory": None, "w_rhythm": 0.0, "recording_template": False,
-                  **state["params"]}
-        detector = cls(**params)
-        fitted = dict(state["fitted"])
-        references = fitted.pop("score_references_", None) or {}
-        for name, value in fitted.items():
-            setattr(detector, name, value)
-        detector.score_references_ = {name: ScoreReference(**ref)
-                                      for name, ref in references.items()}
-        detector.fit_groups_ = fitted.get("fit_groups_")
-        detector.memory_bank_ = (MemoryBank.from_tensors(tensors, "memory.")
-                                 if "memory.bank" in tensors else None)
-        detector.memory_projection_ = (PCAProjection.from_tensors(tensors, "memory.")
-                                       if "memory.mean" in tensors else None)
-        cfg = detector._config()
-        generator, discriminator = Generator(cfg), Discriminator(cfg)
-        for prefix, module in (("generator.", generator), ("discriminator.", discriminator)):
-            module.load_state_dict(
-                {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-            )
-        detector.generator_, detector.discriminator_ = generator.eval(), discriminator.eval()
-        return detector
+        Raises
+        ------
+        ModelFileError
+            The file is not a saved detector, or is damaged or inconsistent (the message
+            names the file and the problem). A subclass of ``ValueError``.
+        FileNotFoundError
+            No file at ``path``.
+        """
+        from .persistence import load_detector
+
+        return load_detector(cls, path)

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from sklearn.exceptions import NotFittedError
 
-__all__ = ["DataError", "DataNotFoundError", "NotFittedError", "TrainingDivergedError"]
+__all__ = [
+    "DataError",
+    "DataNotFoundError",
+    "ModelFileError",
+    "NotFittedError",
+    "TrainingDivergedError",
+]
 
 
 class DataError(ValueError):
@@ -17,6 +23,15 @@ class DataError(ValueError):
 
 class DataNotFoundError(DataError, FileNotFoundError):
     """Files of a requested database or record are missing from the data home."""
+
+
+class ModelFileError(DataError):
+    """A saved model file cannot be loaded: damaged, edited, or not a beatdetect model.
+
+    Raised by :meth:`~beatdetect.detector.SIBeatGANDetector.load` for any problem found in
+    the file (its header, parameters, fitted state or tensors), before anything large is
+    built. The message names the file and the first problem found.
+    """
 
 
 class TrainingDivergedError(RuntimeError):
