@@ -5,7 +5,9 @@ filtered (:func:`bandpass_filter`), cut into beats around annotated or detected 
 (:func:`extract_beats`, :func:`detect_r_peaks`) and scaled per beat, with the RR intervals
 of each beat (:func:`rr_intervals`); :func:`beats_from_record`
 and :func:`beats_from_signal` run the whole chain, :func:`load_mitbih` runs it over the
-MIT-BIH Arrhythmia Database with caching. Labels (AAMI classes, +1/-1) travel beside ``X``
+MIT-BIH Arrhythmia Database with caching, and :func:`training_beats` gathers the normal
+beats of several recordings (MIT-BIH records or a folder of WFDB records) with their
+context for fitting. Labels (AAMI classes, +1/-1) travel beside ``X``
 for evaluation with :func:`intra_patient_split` or :func:`inter_patient_split`.
 :func:`make_synthetic_beats` makes small labelled data for tests and examples.
 """
@@ -24,6 +26,7 @@ from .preprocessing import (
     scale_beats_minmax,
     window_samples,
 )
+from .records import choose_leads, training_beats
 from .rhythm import LOCAL_RR_BEATS, LOCAL_RR_QUANTILE, RR_COLUMNS, rr_intervals
 from .splits import DS1_RECORDS, DS2_RECORDS, inter_patient_split, intra_patient_split
 from .synthetic import make_synthetic_beats
@@ -48,6 +51,7 @@ __all__ = [
     "bandpass_filter",
     "beats_from_record",
     "beats_from_signal",
+    "choose_leads",
     "detect_r_peaks",
     "extract_beats",
     "get_data_home",
@@ -60,5 +64,6 @@ __all__ = [
     "read_record",
     "rr_intervals",
     "scale_beats_minmax",
+    "training_beats",
     "window_samples",
 ]
