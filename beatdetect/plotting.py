@@ -23,6 +23,7 @@ __all__ = [
     "plot_record_strip",
     "plot_roc_pr",
     "plot_score_histogram",
+    "plot_scored_record",
 ]
 
 #: Colours of beats and classes: normal in a neutral blue, anomalies in red.
@@ -56,7 +57,7 @@ def _as_beats(beats) -> np.ndarray:
 
 
 def plot_explanation(detector, beats, *, titles=None, max_beats=6, fs=None, lead_names=None,
-                     fig=None):
+                     scores=None, flags=None, fig=None):
     """Show where beats are anomalous: beat, reconstruction and per-tick residual.
 
     One column per beat. The upper panel of a column overlays each lead of the beat and
@@ -79,6 +80,16 @@ def plot_explanation(detector, beats, *, titles=None, max_beats=6, fs=None, lead
         Sampling rate of the beats in Hz: the time axis is in ms. Default: in samples.
     lead_names : sequence of str, optional
         Names of the leads (legend and strip rows).
+    scores : array-like of shape (n_beats,), optional
+        ``score_samples`` of the beats as already computed, e.g. in their recording's
+        context (``groups=``, ``rr=``) by :func:`beatdetect.scoring.score_record`, so that
+        the titles show the same score as the rest of a report. Default:
+        ``detector.score_samples(beats)``, without context.
+    flags : array-like of shape (n_beats,), optional
+        ``predict`` output (+1 / -1) for the beats, computed with the same context as
+        ``scores``. Default: ``detector.predict(beats)`` when ``scores`` is not given and the
+        detector has a threshold; with ``scores`` alone the titles show no verdict, rather
+        than one computed without the scores' context.
     fig : Figure or SubFigure, optional
         Where to draw; default a new figure.
 
@@ -102,6 +113,13 @@ def plot_explanation(detector, beats, *, titles=None, max_beats=6, fs=None, lead
     beats = _as_beats(beats)
     if len(beats) == 0:
         raise ValueError("No beats to explain: pass at least one beat.")
+    given = {}
+    for name, values in (("scores", scores), ("flags", flags)):
+        if values is not None:
+            values = np.asarray(values).reshape(-1)
+            if len(values) != len(beats):
+                raise ValueError(f"{len(values)} {name} for {len(beats)} beats.")
+            given[name] = values[:max_beats]
     beats = beats[:max_beats]
     n_beats, n_leads, length = beats.shape
     if titles is not None:
@@ -112,8 +130,16 @@ def plot_explanation(detector, beats, *, titles=None, max_beats=6, fs=None, lead
         lead_names = [f"lead {k}" for k in range(n_leads)]
     reconstruction = np.asarray(detector.reconstruct(beats)).reshape(beats.shape)
     residual = np.asarray(detector.explain(beats)).reshape(beats.shape)
-    anomaly_score = -np.asarray(detector.score_samples(beats), dtype=np.float64)
-    flags = detector.predict(beats) if hasattr(detector, "offset_") else None
+    if "scores" in given:
+        anomaly_score = -given["scores"].astype(np.float64)
+    else:
+        anomaly_score = -np.asarray(detector.score_samples(beats), dtype=np.float64)
+    if "flags" in given:
+        flags = given["flags"]
+    elif "scores" in given or not hasattr(detector, "offset_"):
+        flags = None
+    else:
+        flags = detector.predict(beats)
 
     if fs is None:
         t, unit = np.arange(length, dtype=float), "sample"
@@ -424,6 +450,76 @@ def plot_record_strip(signal, fs, samples, flags, *, scores=None, start=0.0, dur
     axes[-1].set_xlim(t[0], t[-1])
     return fig
 
+
+def plot_scored_record(scored, detector, *, duration=10.0, fig=None):
+    """A scored recording at a glance: the strip around its most anomalous beat, explained.
+
+    The upper part is :func:`plot_record_strip` centred on the beat with the highest
+    anomaly score (flagged beats shaded, anomaly scores below); the lower part is
+    :func:`plot_explanation` of that beat, with the score and flag it got in its
+    recording's context. This is the PNG of ``beatdetect score``.
+
+    Parameters
+    ----------
+    scored : sklearn.utils.Bunch
+        From :func:`beatdetect.scoring.score_record`, or from
+        :func:`beatdetect.scoring.score_beats` called with ``signal=``.
+    detector : fitted detector with ``reconstruct`` and ``explain``
+        The detector that scored the beats, e.g. a :class:`~beatdetect.SIBeatGANDetector`.
+    duration : float, default=10.0
+        Seconds of ECG strip shown.
+    fig : Figure or SubFigure, optional
+        Where to draw; default a new 12 x 8 inch figure.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure or SubFigure
+        Two subfigures: the strip (a panel per lead and one of anomaly scores) and the
+        explanation (beat panel, residual strip, colour bar).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from beatdetect import SIBeatGANDetector
+    >>> from beatdetect.datasets import beats_from_signal, make_synthetic_beats
+    >>> from beatdetect.plotting import plot_scored_record
+    >>> from beatdetect.scoring import score_beats
+    >>> train = make_synthetic_beats(n_normal=256, n_anomalous=0, random_state=0)
+    >>> det = SIBeatGANDetector(base_filters=4, max_epochs=1, random_state=0).fit(train.X)
+    >>> test = make_synthetic_beats(n_normal=30, n_anomalous=3, random_state=1)
+    >>> signal = test.X[:, 0, :].reshape(-1)  # beats end to end, R peak 140 samples in
+    >>> beats = beats_from_signal(signal, 360.0, r_peaks=140 + 320 * np.arange(33))
+    >>> fig = plot_scored_record(score_beats(beats, det, signal=signal), det)
+    >>> len(fig.subfigs), len(fig.subfigs[0].axes), len(fig.subfigs[1].axes)
+    (2, 2, 3)
+    """
+    from .datasets.preprocessing import REFERENCE_FS
+
+    if scored.get("signal") is None:
+        raise ValueError("scored has no signal: use score_record, or score_beats(..., "
+                         "signal=the recording).")
+    beats = scored.beats
+    fs = float(beats.fs)
+    anomaly = np.asarray(scored.anomaly_score, dtype=np.float64)
+    worst = int(np.argmax(anomaly))
+    t_worst = beats.sample[worst] / fs
+    n_samples = len(scored.signal)
+    start = max(0.0, min(t_worst - duration / 2, n_samples / fs - duration))
+    fig = _new_figure(fig, (12, 8))
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.1, 1])
+    plot_record_strip(scored.signal, fs, beats.sample, scored.flags,
+                      scores=scored.score_samples, start=start, duration=duration,
+                      lead_names=beats.lead_names, window=beats.window, fig=top)
+    label = f", reference {beats.aami[worst]}" if beats.get("aami") is not None else ""
+    # A beat is its window (samples at 360 Hz) resampled to beats.length samples.
+    beat_fs = REFERENCE_FS * beats.length / sum(beats.window)
+    plot_explanation(detector, beats.X[worst:worst + 1], lead_names=beats.lead_names,
+                     fs=beat_fs, scores=scored.score_samples[worst:worst + 1],
+                     flags=np.asarray(scored.flags)[worst:worst + 1],
+                     titles=[f"most anomalous beat: {t_worst:.2f} s{label}"], fig=bottom)
+    n_flagged = int((np.asarray(scored.flags) == -1).sum())
+    fig.suptitle(f"Record {scored.name}: {n_flagged} of {len(anomaly)} beats flagged")
+    return fig
 
 def plot_history(history, *, fig=None):
     """Training losses per epoch, from a fitted detector's ``history_``.

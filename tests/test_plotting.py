@@ -20,6 +20,7 @@ from beatdetect.plotting import (  # noqa: E402
     plot_record_strip,
     plot_roc_pr,
     plot_score_histogram,
+    plot_scored_record,
 )
 
 
@@ -86,6 +87,57 @@ def test_plot_explanation_multi_lead_and_max_beats(tmp_path):
 def test_plot_explanation_rejects_mismatched_titles(detector, test_beats):
     with pytest.raises(ValueError, match="2 titles for 3 beats"):
         plot_explanation(detector, test_beats.X[:3], titles=["a", "b"])
+
+
+def test_plot_explanation_shows_the_scores_and_flags_it_is_given(detector, test_beats):
+    # Scores computed in a recording's context (groups=, rr=) differ from the context-free
+    # score_samples(beats): the titles must show the caller's, as in the rest of a report.
+    beats = test_beats.X[:2]
+    fig = plot_explanation(detector, beats, scores=[-1.5, -42.0], flags=[1, -1])
+    titles = [ax.get_title() for ax in fig.axes[0:4:2]]
+    assert titles == ["anomaly score 1.5 (normal)", "anomaly score 42 (flagged)"]
+    fig = plot_explanation(detector, beats, scores=[-1.5, -42.0])  # no context-free verdict
+    assert [ax.get_title() for ax in fig.axes[0:4:2]] == ["anomaly score 1.5",
+                                                          "anomaly score 42"]
+    with pytest.raises(ValueError, match="1 scores for 2 beats"):
+        plot_explanation(detector, beats, scores=[0.0])
+    with pytest.raises(ValueError, match="3 flags for 2 beats"):
+        plot_explanation(detector, beats, flags=[1, 1, -1])
+
+
+@pytest.fixture(scope="module")
+def scored(detector):
+    from beatdetect.datasets import beats_from_signal
+    from beatdetect.scoring import score_beats
+
+    test = make_synthetic_beats(n_normal=40, n_anomalous=4, random_state=3)
+    signal = test.X[:, 0, :].reshape(-1)  # beats end to end, R peak 140 samples in
+    beats = beats_from_signal(signal, 360.0, r_peaks=140 + 320 * np.arange(len(test.X)),
+                              symbols=np.where(test.y == 1, "N", "V"), name="syn")
+    return score_beats(beats, detector, signal=signal)
+
+
+def test_plot_scored_record_strip_and_most_anomalous_beat(scored, detector, tmp_path):
+    fig = plot_scored_record(scored, detector, duration=6.0)
+    strip, explanation = fig.subfigs
+    worst = int(np.argmax(scored.anomaly_score))
+    t_worst = scored.beats.sample[worst] / 360.0
+    lead_ax, score_ax = strip.axes
+    x0, x1 = score_ax.get_xlim()
+    assert x1 - x0 == pytest.approx(6.0, abs=0.01) and x0 <= t_worst <= x1
+    title = explanation.axes[0].get_title()
+    assert title.startswith(f"most anomalous beat: {t_worst:.2f} s, reference "
+                            f"{scored.beats.aami[worst]}")
+    flagged = "(flagged)" if scored.flags[worst] == -1 else "(normal)"
+    assert f"anomaly score {scored.anomaly_score[worst]:.3g} {flagged}" in title
+    n_flagged = int((scored.flags == -1).sum())
+    assert fig._suptitle.get_text() == f"Record syn: {n_flagged} of 44 beats flagged"
+    _save(fig, tmp_path / "scored.png")
+
+
+def test_plot_scored_record_needs_the_signal(scored, detector):
+    with pytest.raises(ValueError, match="scored has no signal"):
+        plot_scored_record({**scored, "signal": None}, detector)
 
 
 def test_plot_roc_pr_curves_and_legends(tmp_path):
