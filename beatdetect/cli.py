@@ -7,6 +7,12 @@
     beatdetect fit --records 100 101 103 --epochs 10 --out model.safetensors
     beatdetect score 105 --model model.safetensors --out-csv 105.csv --out-png 105.png
 
+The work is done by library functions Python users can call too:
+:func:`beatdetect.datasets.training_beats` (``fit``), :func:`beatdetect.scoring.score_record`,
+:func:`beatdetect.scoring.write_scores_csv` and :func:`beatdetect.plotting.plot_scored_record`
+(``score``), :func:`beatdetect.benchmark.run_benchmark` (``benchmark``); this module turns
+flags into those calls and prints what they return.
+
 Errors (a missing file, a bad flag value, data that cannot be found) print one line and
 return a non-zero exit code, without a traceback (``--traceback`` shows it). Output paths
 are checked before any training or scoring starts, so a typo in ``--out`` never throws away
@@ -21,8 +27,6 @@ import json
 import math
 import sys
 from pathlib import Path
-
-import numpy as np
 
 __all__ = ["build_parser", "main"]
 
@@ -200,7 +204,8 @@ def cmd_benchmark(args) -> int:
     _note(args, f"{result.n_run} jobs run{resumed}; {result.wall_seconds or 0:.0f} s of "
                 f"benchmark wall time. {describe_budget(preset.to_dict())}")
     _note(args, f"Results in {out}/: results.json, results.csv, results.md, "
-                f"{len(result.figures)} PNG figures.")
+                f"{len(result.figures)} PNG figures (roc_pr_*.png, hist_*.png); results.jsonl "
+                "and scores/ let a rerun resume.")
     return EXIT_OK
 
 
@@ -229,47 +234,6 @@ def cmd_report(args) -> int:
 
 
 # --------------------------------------------------------------------------- fit
-def _lead_choice(available, n_leads=1, requested=None) -> list[str]:
-    """Requested leads, else MLII when one lead is wanted and present, else the first ones."""
-    if requested:
-        return list(requested)
-    available = list(available)
-    if n_leads == 1 and "MLII" in available:
-        return ["MLII"]
-    if len(available) < n_leads:
-        raise ValueError(f"The record has leads {available}; the model needs {n_leads}.")
-    return available[:n_leads]
-
-
-def training_beats(*, records=None, record_dir=None, data_home=None, cache_dir=None,
-                   leads=None, download=True, verbose=True):
-    """Normal beats of MIT-BIH records, or of every WFDB record in a folder.
-
-    Annotated records give their normal (AAMI N) beats; unannotated ones all their
-    detected beats, taken as mostly normal.
-    """
-    from .datasets import beats_from_record, load_mitbih, read_lead_names
-
-    if records:
-        data = load_mitbih(data_home, records=records, leads=leads or ("MLII",),
-                           cache_dir=cache_dir, download=download, verbose=verbose)
-        return data.X[data.y == 1], list(data.records)
-    folder = Path(record_dir)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"No folder {folder}.")
-    headers = sorted(folder.glob("*.hea"))
-    if not headers:
-        raise FileNotFoundError(f"No WFDB records (*.hea files) in {folder}.")
-    chunks, names = [], []
-    for header in headers:
-        path = header.with_suffix("")
-        chosen = _lead_choice(read_lead_names(path), requested=leads)
-        beats = beats_from_record(path, leads=chosen)
-        chunks.append(beats.X if beats.y is None else beats.X[beats.y == 1])
-        names.append(path.name)
-    return np.concatenate(chunks), names
-
-
 def _check_detector(det) -> None:
     """Parameter values and the device, checked before any beat is read."""
     from ._device import resolve_device
@@ -284,6 +248,7 @@ def _check_detector(det) -> None:
 
 
 def cmd_fit(args) -> int:
+    from . import datasets
     from .detector import SIBeatGANDetector
 
     params = dict(parse_assignment(p) for p in args.param or ())
@@ -300,16 +265,14 @@ def cmd_fit(args) -> int:
     # Everything that can fail without data is checked before the beats are read.
     _check_detector(det)
     out = check_output_file(args.out, "--out")
-    X, names = training_beats(records=args.records, record_dir=args.record_dir,
-                              data_home=args.data_home, cache_dir=args.cache_dir,
-                              leads=args.leads, download=not args.no_download,
-                              verbose=not args.quiet)
-    if args.max_beats is not None and args.max_beats < len(X):
-        keep = np.random.default_rng(args.seed).choice(len(X), args.max_beats, replace=False)
-        X = X[np.sort(keep)]
-    _note(args, f"Training on {len(X):,} normal beats of {len(names)} record(s) "
+    train = datasets.training_beats(
+        records=args.records, record_dir=args.record_dir, data_home=args.data_home,
+        cache_dir=args.cache_dir, leads=args.leads, download=not args.no_download,
+        max_beats=args.max_beats, random_state=args.seed, verbose=not args.quiet)
+    names = train.records
+    _note(args, f"Training on {len(train.X):,} normal beats of {len(names)} record(s) "
                 f"({', '.join(names[:8])}{'...' if len(names) > 8 else ''}).")
-    det.fit(X)
+    det.fit(train.X, groups=train.record, rr=train.rr)
     path = det.save(out)
     _note(args, f"Saved the fitted detector to {path} ({det.n_iter_} epochs, "
                 f"threshold offset_ = {det.offset_:.4g}).")
@@ -317,6 +280,10 @@ def cmd_fit(args) -> int:
 
 
 # --------------------------------------------------------------------------- score
+#: Below this AUC against reference annotations a model is not usable on the recording.
+USABLE_AUC = 0.6
+
+
 def resolve_record(record: str, data_home=None) -> Path:
     """A WFDB record path from a path (with or without extension) or a MIT-BIH name."""
     from .datasets import get_data_home
@@ -335,53 +302,40 @@ def resolve_record(record: str, data_home=None) -> Path:
     )
 
 
-def score_record(path, detector, *, leads=None):
-    """Beats, scores, flags and the recording of one WFDB record, scored by ``detector``."""
-    from .datasets import beats_from_record, read_lead_names, read_record
+def low_auc_advice(auc: float) -> str | None:
+    """What an AUC against the reference annotations below :data:`USABLE_AUC` means.
 
-    chosen = _lead_choice(read_lead_names(path), detector.n_leads_, leads)
-    beats = beats_from_record(path, leads=chosen, length=detector.beat_length_)
-    scores = detector.score_samples(beats.X)
-    flags = np.where(scores - detector.offset_ < 0, -1, 1)
-    recording = read_record(path, chosen, annotation=None)
-    return beats, scores, flags, recording
+    Parameters
+    ----------
+    auc : float
+        Anomaly-positive ROC AUC of the model's scores on one recording.
 
+    Returns
+    -------
+    advice : str or None
+        None when ``auc >= USABLE_AUC``; else a sentence saying the ranking is close to
+        chance or inverted, that the model is not usable on this recording, and what to do.
 
-def write_scores_csv(path, beats, scores, flags) -> None:
-    import csv
-
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        header = ["time_s", "sample", "score", "flag"]
-        annotated = beats.aami is not None
-        writer.writerow(header + (["aami"] if annotated else []))
-        for i, sample in enumerate(beats.sample):
-            row = [f"{sample / beats.fs:.4f}", int(sample), f"{scores[i]:.6g}", int(flags[i])]
-            writer.writerow(row + ([beats.aami[i]] if annotated else []))
-
-
-def scored_record_figure(beats, scores, flags, recording, detector, *, duration=10.0):
-    """One figure: the strip around the most anomalous beat, then that beat explained."""
-    from matplotlib.figure import Figure
-
-    from .datasets.preprocessing import BEAT_LENGTH, REFERENCE_FS
-    from .plotting import plot_explanation, plot_record_strip
-
-    worst = int(np.argmin(scores))
-    t_worst = beats.sample[worst] / beats.fs
-    start = max(0.0, min(t_worst - duration / 2, len(recording.signal) / beats.fs - duration))
-    fig = Figure(figsize=(12, 8), layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1.1, 1])
-    plot_record_strip(recording.signal, beats.fs, beats.sample, flags, scores=scores,
-                      start=start, duration=duration, lead_names=beats.lead_names, fig=top)
-    label = f", reference {beats.aami[worst]}" if beats.aami is not None else ""
-    # Beats are resampled windows of 320 samples at 360 Hz, whatever the record's rate.
-    beat_fs = REFERENCE_FS * detector.beat_length_ / BEAT_LENGTH
-    plot_explanation(detector, beats.X[worst:worst + 1], lead_names=beats.lead_names, fs=beat_fs,
-                     titles=[f"most anomalous beat: {t_worst:.2f} s{label}"], fig=bottom)
-    fig.suptitle(f"Record {recording.name}: {int((flags == -1).sum())} of {len(flags)} beats "
-                 "flagged")
-    return fig
+    Examples
+    --------
+    >>> low_auc_advice(0.93) is None
+    True
+    >>> print(low_auc_advice(0.081))  # doctest: +ELLIPSIS
+    AUC 0.081 is below 0.6: the model ranks the annotated anomalies as MORE normal than ...
+    """
+    if auc >= USABLE_AUC:
+        return None
+    if auc < 1 - USABLE_AUC:
+        verdict = ("the model ranks the annotated anomalies as MORE normal than the normal "
+                   "beats (an inverted ranking)")
+    else:
+        verdict = ("the model ranks the annotated anomalies close to chance among the normal "
+                   "beats")
+    return (f"AUC {auc:.3f} is below {USABLE_AUC}: {verdict}, so its scores and flags are not "
+            "usable on this recording. Likely causes: an undertrained model (train more "
+            "epochs, or on more beats, with `beatdetect fit`), or a recording unlike its "
+            "training beats (another lead, sampling rate or kind of patient). Retrain on "
+            "recordings like this one, with the same --leads, before trusting the flags.")
 
 
 def load_model(path):
@@ -402,7 +356,11 @@ def load_model(path):
 
 
 def cmd_score(args) -> int:
+    from matplotlib.figure import Figure
+
+    from . import scoring
     from .metrics import anomaly_average_precision, anomaly_roc_auc
+    from .plotting import plot_scored_record
 
     model = Path(args.model)
     if not model.is_file():
@@ -411,19 +369,24 @@ def cmd_score(args) -> int:
     path = resolve_record(args.record, args.data_home)
     out_csv = check_output_file(args.out_csv or f"{path.name}_scores.csv", "--out-csv")
     out_png = check_output_file(args.out_png or f"{path.name}_scores.png", "--out-png")
-    beats, scores, flags, recording = score_record(path, detector, leads=args.leads)
-    write_scores_csv(out_csv, beats, scores, flags)
-    fig = scored_record_figure(beats, scores, flags, recording, detector,
-                               duration=args.duration)
+    scored = scoring.score_record(path, detector, leads=args.leads)
+    scoring.write_scores_csv(out_csv, scored)
+    fig = plot_scored_record(scored, detector, duration=args.duration,
+                             fig=Figure(figsize=(12, 8), layout="constrained"))
     fig.savefig(out_png, dpi=110)
+    beats, flags = scored.beats, scored.flags
     n_flagged = int((flags == -1).sum())
-    print(f"Record {path.name}: {len(scores):,} beats ({beats.r_peak_source}), "
-          f"{n_flagged:,} flagged ({100.0 * n_flagged / len(scores):.1f}%).")
+    print(f"Record {path.name}: {len(flags):,} beats ({beats.r_peak_source}), "
+          f"{n_flagged:,} flagged ({100.0 * n_flagged / len(flags):.1f}%).")
     if beats.y is not None and 0 < int((beats.y == -1).sum()) < len(beats.y):
-        print(f"Against the reference annotations (anomaly = positive): AUC "
-              f"{anomaly_roc_auc(beats.y, scores):.3f}, AP "
-              f"{anomaly_average_precision(beats.y, scores):.3f}.")
-    _note(args, f"Wrote {out_csv} and {out_png}.")
+        auc = anomaly_roc_auc(beats.y, scored.score_samples)
+        print(f"Against the reference annotations (anomaly = positive): AUC {auc:.3f}, AP "
+              f"{anomaly_average_precision(beats.y, scored.score_samples):.3f}.")
+        advice = low_auc_advice(auc)
+        if advice:
+            print(advice)
+    _note(args, f"Wrote {out_csv} (anomaly_score: higher = more anomalous; flag -1 = "
+                f"flagged) and {out_png}.")
     return EXIT_OK
 
 
@@ -468,9 +431,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--preset", choices=sorted(PRESETS), default="quick",
                        help="budget preset (default: quick)")
     bench.add_argument("--model", action="append", metavar="NAME|LABEL=NAME",
-                       help="detector to run (repeat): sibeatgan, ae, pca, ocsvm, iforest, "
-                            "pyod; LABEL=NAME runs one under another label. Default: the "
-                            "preset's models")
+                       help="detector to run (repeat): sibeatgan, knn, template, ae, pca, "
+                            "ocsvm, iforest, pyod; LABEL=NAME runs one under another label. "
+                            "Default: the preset's models")
     bench.add_argument("--param", action="append", metavar="MODEL.KEY=VALUE",
                        help="detector parameter (repeat), e.g. sibeatgan.w_adv=1.0")
     bench.add_argument("--protocol", action="append", choices=PROTOCOLS,
@@ -483,7 +446,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seeded subsample of training beats per job, or 'all'")
     bench.add_argument("--epochs", type=_positive_int, metavar="N",
                        help="max_epochs of the neural detectors")
-    bench.add_argument("--batch-size", type=_positive_int, metavar="N")
+    bench.add_argument("--batch-size", type=_positive_int, metavar="N",
+                       help="training mini-batch size of the neural detectors")
     bench.add_argument("--records", nargs="+", metavar="R",
                        help="load only these MIT-BIH records (default: all 44 non-paced)")
     _add_data_flags(bench)
@@ -511,12 +475,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="add each model's paired differences from this model")
     report.add_argument("--check", action="store_true",
                         help="with --readme: exit 1 if the section is stale, write nothing")
-    report.add_argument("--quiet", action="store_true")
+    report.add_argument("--quiet", action="store_true",
+                        help="with --readme: no 'Updated'/'Unchanged' note on stderr")
     report.set_defaults(func=cmd_report)
 
     fit = sub.add_parser("fit", help="train SI-BeatGAN on normal beats and save it",
                          description="Train SIBeatGANDetector on the normal beats of MIT-BIH "
-                         "records or of a folder of WFDB records, and save it (safetensors).")
+                         "records or of a folder of WFDB records, with each beat's recording "
+                         "and RR intervals, and save it (safetensors).")
     source = fit.add_mutually_exclusive_group(required=True)
     source.add_argument("--records", nargs="+", metavar="R", help="MIT-BIH records")
     source.add_argument("--record-dir", metavar="DIR",
@@ -529,19 +495,24 @@ def build_parser() -> argparse.ArgumentParser:
                      help="SIBeatGANDetector parameter (repeat), e.g. w_adv=1.0")
     fit.add_argument("--seed", type=int, default=0, help="random_state (default: 0)")
     fit.add_argument("--max-beats", type=_positive_int, metavar="N",
-                     help="train on a seeded subsample of N beats")
+                     help="train on a seeded subsample of N beats (seeded by --seed)")
     fit.add_argument("--leads", nargs="+", metavar="LEAD",
                      help="leads to use (default: MLII when present, else the first lead)")
     _add_data_flags(fit)
-    fit.add_argument("--quiet", action="store_true")
+    fit.add_argument("--quiet", action="store_true",
+                     help="no progress bars, epoch lines or notes on stderr")
     fit.set_defaults(func=cmd_fit)
 
     score = sub.add_parser("score", help="score every beat of a recording",
                            description="Score every beat of a WFDB recording (annotated or "
-                           "not) with a saved model; write a CSV (time, sample, score, flag, "
-                           "reference AAMI class when annotated) and a PNG (the strip around "
-                           "the most anomalous beat and its per-tick explanation). score is "
-                           "score_samples: higher = more normal; flag -1 = anomalous.")
+                           "not) with a saved model, in the recording's context (its beats' "
+                           "RR intervals and median beat); write a CSV (time_s, sample, "
+                           "anomaly_score, flag, and aami, the reference class, when annotated) "
+                           "and a PNG (the strip around the most anomalous beat and its "
+                           "per-tick explanation). anomaly_score is -score_samples: higher = "
+                           "more anomalous, as plotted; flag -1 = flagged as anomalous, +1 = "
+                           "normal. With reference annotations, print the AUC and say when it "
+                           "is too low for the model to be usable.")
     score.add_argument("record", metavar="RECORD",
                        help="record path without extension, or a MIT-BIH record name")
     score.add_argument("--model", required=True, metavar="FILE",
@@ -555,7 +526,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--duration", type=_positive_float, default=10.0, metavar="S",
                        help="seconds of ECG strip in the PNG (default: 10)")
     _add_data_flags(score, download=False)
-    score.add_argument("--quiet", action="store_true")
+    score.add_argument("--quiet", action="store_true",
+                       help="no note on stderr (the summary and AUC still print)")
     score.set_defaults(func=cmd_score)
     return parser
 

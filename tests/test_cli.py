@@ -124,6 +124,9 @@ def test_fit_saves_a_detector_trained_on_normal_beats(fitted_model):
     det = SIBeatGANDetector.load(fitted_model)
     assert det.n_iter_ == 1 and det.base_filters == 16 and det.random_state == 3
     assert det.mixed_precision is False and (det.n_leads_, det.beat_length_) == (1, 320)
+    # Trained with each beat's recording (groups) and RR intervals (rr): both references.
+    assert det.fit_groups_ == ["100", "101"]
+    assert {"recording", "rhythm"} <= set(det.score_references_)
 
 
 @pytest.mark.realdata
@@ -137,19 +140,46 @@ def test_score_annotated_record_writes_csv_and_png(capsys, tmp_path, data_home, 
     from beatdetect.datasets import beats_from_record
 
     beats = beats_from_record(data_home / "mitdb" / "119", leads=["MLII"])
-    assert list(rows[0]) == ["time_s", "sample", "score", "flag", "aami"]
+    assert list(rows[0]) == ["time_s", "sample", "anomaly_score", "flag", "aami"]
     assert len(rows) == len(beats.X)
     assert [int(r["sample"]) for r in rows] == beats.sample.tolist()
     assert [r["aami"] for r in rows] == beats.aami.tolist()
     det = SIBeatGANDetector.load(fitted_model)
-    scores = det.score_samples(beats.X)
-    np.testing.assert_allclose([float(r["score"]) for r in rows], scores, rtol=1e-5)
-    assert [int(r["flag"]) for r in rows] == det.predict(beats.X).tolist()
+    # Scored in the recording's context; anomaly_score = -score_samples (as in the PNG).
+    context = {"groups": np.full(len(beats.X), "119"), "rr": beats.rr}
+    scores = det.score_samples(beats.X, **context)
+    np.testing.assert_allclose([float(r["anomaly_score"]) for r in rows], -scores, rtol=1e-5)
+    assert [int(r["flag"]) for r in rows] == det.predict(beats.X, **context).tolist()
     assert float(rows[1]["time_s"]) == pytest.approx(beats.sample[1] / 360.0, abs=1e-4)
     n_flagged = sum(r["flag"] == "-1" for r in rows)
     assert f"{n_flagged:,} flagged" in out and "AUC" in out
     assert png_path.stat().st_size > 50_000
 
+
+
+def test_low_auc_advice_says_what_the_auc_means_and_what_to_do():
+    from beatdetect.cli import low_auc_advice
+
+    assert low_auc_advice(0.6) is None and low_auc_advice(0.93) is None
+    inverted, chance = low_auc_advice(0.081), low_auc_advice(0.55)
+    assert inverted.startswith("AUC 0.081 is below 0.6") and "inverted ranking" in inverted
+    assert "close to chance" in chance and "inverted" not in chance
+    for text in (inverted, chance):
+        assert "not usable on this recording" in text and "undertrained" in text
+        assert "another lead, sampling rate" in text and "beatdetect fit" in text
+
+
+@pytest.mark.realdata
+def test_score_explains_an_auc_below_0_6(capsys, tmp_path, data_home, tiny_model,
+                                         monkeypatch):
+    # Issue 14: "AUC 0.081" was printed with nothing else. The AUC is forced: the
+    # message, not the tiny model's real AUC, is under test.
+    monkeypatch.setattr("beatdetect.metrics.anomaly_roc_auc", lambda y, s: 0.081)
+    code, out, _ = run(capsys, "score", "100", "--model", tiny_model, "--data-home",
+                       data_home, "--out-csv", tmp_path / "s.csv", "--out-png",
+                       tmp_path / "s.png", "--quiet")
+    assert code == 0 and "AUC 0.081, AP" in out
+    assert "AUC 0.081 is below 0.6" in out and "not usable on this recording" in out
 
 @pytest.mark.realdata
 def test_score_unannotated_record_detects_beats(capsys, tmp_path, data_home, fitted_model):
@@ -163,7 +193,7 @@ def test_score_unannotated_record_detects_beats(capsys, tmp_path, data_home, fit
                        tmp_path / "s.csv", "--out-png", tmp_path / "s.png", "--quiet")
     assert code == 0 and "(detected)" in out and "AUC" not in out
     header = (tmp_path / "s.csv").read_text().splitlines()[0]
-    assert header == "time_s,sample,score,flag"
+    assert header == "time_s,sample,anomaly_score,flag"
     assert 2000 < len((tmp_path / "s.csv").read_text().splitlines()) < 2400  # ~2,270 beats
 
 
@@ -183,9 +213,9 @@ def test_fit_from_a_record_folder(capsys, tmp_path, data_home):
 def test_benchmark_then_report_and_readme(capsys, tmp_path, data_home, cache_dir):
     out_dir = tmp_path / "bench"
     bench_args = ["benchmark", "--model", "pca", "--model", "iforest", "--param",
-                  "iforest.n_estimators=50", "--records", "100", "119", "--max-train", "500",
-                  "--data-home", data_home, "--cache-dir", cache_dir, "--out", out_dir,
-                  "--no-plots", "--quiet"]
+                  "iforest.n_estimators=50", "--protocol", "intra", "--records", "100", "119",
+                  "--max-train", "500", "--data-home", data_home, "--cache-dir", cache_dir,
+                  "--out", out_dir, "--no-plots", "--quiet"]
     code, out, err = run(capsys, *bench_args)
     assert code == 0
     results = load_results(out_dir / "results.json")
@@ -217,6 +247,16 @@ def test_report_of_a_file_that_is_no_results(capsys, tmp_path):
     assert code == 1 and "not a beatdetect benchmark results file" in err
 
 
+@pytest.mark.parametrize("command", ["benchmark", "report", "fit", "score"])
+def test_every_flag_has_help_text(command):
+    from beatdetect.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+    silent = [a.option_strings or a.dest for a in sub._actions
+              if not a.help and a.dest != "help"]
+    assert not silent, f"`beatdetect {command}` flags without help: {silent}"
+
 def test_console_script_is_declared():
     import tomllib
 
@@ -237,13 +277,14 @@ def tiny_model(tmp_path_factory):
 
 def _no_training(monkeypatch):
     """Make any attempt to read beats (the step before training or scoring) fail loudly."""
-    import beatdetect.cli as cli
+    import beatdetect.datasets
+    import beatdetect.scoring
 
     def forbidden(*args, **kwargs):
         raise AssertionError("the output paths must be checked before any beat is read")
 
-    monkeypatch.setattr(cli, "training_beats", forbidden)
-    monkeypatch.setattr(cli, "score_record", forbidden)
+    monkeypatch.setattr(beatdetect.datasets, "training_beats", forbidden)
+    monkeypatch.setattr(beatdetect.scoring, "score_record", forbidden)
 
 
 @pytest.mark.parametrize(
@@ -319,9 +360,11 @@ def test_fit_with_an_unknown_device_fails_before_reading_beats(capsys, tmp_path,
     _no_training(monkeypatch)
     code, _, err = run(capsys, "fit", "--records", "100", "--param", "device=tpu", "--out",
                        tmp_path / "m.safetensors")
+    # The message comes from the detector's parameter check: it names the bad value and
+    # the devices to use instead.
     assert code == 1 and err.count("\n") == 1
-    assert err.startswith("beatdetect fit: error: device='tpu' is not a torch device: use "
-                          "'auto', 'cpu', 'cuda' or 'cuda:N'")
+    assert err.startswith("beatdetect fit: error: ") and "'tpu'" in err
+    assert all(device in err for device in ("cpu", "cuda", "cuda:N"))
 
 
 @pytest.mark.parametrize(
@@ -339,12 +382,12 @@ def test_fit_with_an_unknown_device_fails_before_reading_beats(capsys, tmp_path,
     ],
 )
 def test_every_error_is_one_line(capsys, tmp_path, monkeypatch, error, line):
-    import beatdetect.cli as cli
+    import beatdetect.datasets
 
     def fail(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(cli, "training_beats", fail)
+    monkeypatch.setattr(beatdetect.datasets, "training_beats", fail)
     argv = ["fit", "--records", "100", "--out", tmp_path / "m.safetensors"]
     code, _, err = run(capsys, *argv)
     assert code == 1 and err.startswith(f"beatdetect fit: {line}")
@@ -358,13 +401,13 @@ def test_library_errors_of_other_packages_are_one_line(capsys, tmp_path, monkeyp
 
     from safetensors import SafetensorError
 
-    import beatdetect.cli as cli
+    import beatdetect.datasets
 
     for error in (SafetensorError("header too large"), zipfile.BadZipFile("not a zip")):
         def fail(*args, error=error, **kwargs):
             raise error
 
-        monkeypatch.setattr(cli, "training_beats", fail)
+        monkeypatch.setattr(beatdetect.datasets, "training_beats", fail)
         code, _, err = run(capsys, "fit", "--records", "100", "--out", tmp_path / "m")
         assert code == 1 and err == f"beatdetect fit: error: {error}\n"
 
