@@ -29,6 +29,7 @@ if args.small:
     test = make_synthetic_beats(n_normal=200, n_anomalous=40, random_state=1)
     test_X, test_y, test_class = test.X, test.y, test.aami
     params = dict(base_filters=8, latent_dim=16, lr=1e-3, max_epochs=5, batch_size=32)
+    fit_context = test_context = {}  # one synthetic "recording", no rhythm
 else:
     data = load_mitbih(args.data_home, records=["100", "105", "106", "119", "208", "233"],
                        download=True)
@@ -39,17 +40,21 @@ else:
     train_X = data.X[train]
     test_X, test_y, test_class = data.X[test_idx], data.y[test_idx], data.aami[test_idx]
     params = dict(max_epochs=5)
+    # Each beat's recording (groups) and RR intervals (rr): the context of its score.
+    fit_context = {"groups": data.record[train], "rr": data.rr[train]}
+    test_context = {"groups": data.record[test_idx], "rr": data.rr[test_idx]}
 
-det = SIBeatGANDetector(random_state=0, verbose=1, **params).fit(train_X)
-scores = det.score_samples(test_X)  # higher = more normal
-flags = det.predict(test_X)  # +1 normal, -1 anomalous
+det = SIBeatGANDetector(random_state=0, verbose=1, **params).fit(train_X, **fit_context)
+scores = det.score_samples(test_X, **test_context)  # higher = more normal
+flags = det.predict(test_X, **test_context)  # +1 normal, -1 anomalous
 auc, ap = anomaly_roc_auc(test_y, scores), anomaly_average_precision(test_y, scores)
 print(f"AUC {auc:.3f}  AP {ap:.3f}  flagged {np.mean(flags == -1):.1%} of {len(flags)} beats")
 
 worst = np.argsort(scores)[:3]  # the three most anomalous beats, and a typical normal one
-typical = np.flatnonzero(test_y == 1)[0]
-beats = test_X[np.r_[worst, typical]]
-titles = [f"class {c}" for c in test_class[np.r_[worst, typical]]]
-plot_explanation(det, beats, titles=titles, fs=360.0).savefig(out / "quickstart_explanation.png")
+shown = np.r_[worst, np.flatnonzero(test_y == 1)[0]]
+titles = [f"class {c}" for c in test_class[shown]]
+fig = plot_explanation(det, test_X[shown], titles=titles, fs=360.0, scores=scores[shown],
+                       flags=flags[shown])  # the scores and flags computed in context
+fig.savefig(out / "quickstart_explanation.png")
 plot_history(det.history_).savefig(out / "quickstart_history.png")
 print(f"Figures in {out}/: quickstart_explanation.png, quickstart_history.png")

@@ -46,7 +46,7 @@ def test_score_record(monkeypatch, capsys, tmp_path):
     out = run_example("score_record.py", monkeypatch, capsys, "--out", tmp_path)
     assert "beats flagged" in out
     lines = (tmp_path / "scores.csv").read_text().splitlines()
-    assert lines[0] == "time_s,sample,score,flag,aami" and len(lines) > 30
+    assert lines[0] == "time_s,sample,anomaly_score,flag,aami" and len(lines) > 30
     assert (tmp_path / "scored_record.png").stat().st_size > 10_000
 
 
