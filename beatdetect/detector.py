@@ -527,12 +527,12 @@ class SIBeatGANDetector(BaseBeatDetector):
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self._fit_seeded(X, seed, on_epoch_end)
         self.memory_bank_ = self.memory_projection_ = None
-        if not self._standardizes():
-            return self
         held_out = np.zeros(len(X), dtype=bool)
         held_out[self._held_out_index] = True
         if self.memory is not None and self.w_memory:
             self._build_memory(X[~held_out], np.flatnonzero(~held_out), seed)
+        if not self._standardizes():
+            return self
         # References from beats the networks and the bank never saw: scores of training
         # beats are too good (fitted), and would over-weight the part that fits best.
         self._held_out_references = {

@@ -496,7 +496,10 @@ def _build(detector, cfg: BeatGANConfig, tensors: dict) -> None:
     if bad:
         more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
         raise ModelFileError(f"tensors {bad[:3]}{more} hold NaN or infinite values.")
-    generator, discriminator = Generator(cfg), Discriminator(cfg)
+    # The initial weights are overwritten at once: draw them from a forked RNG, so loading a
+    # model does not move the caller's global torch random state.
+    with torch.random.fork_rng(devices=[]):
+        generator, discriminator = Generator(cfg), Discriminator(cfg)
     for prefix, module in (("generator.", generator), ("discriminator.", discriminator)):
         module.load_state_dict(
             {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}

@@ -489,3 +489,16 @@ def test_save_writes_a_recognisable_temporary_file_beside_the_target(tiny, tmp_p
     name = os.path.basename(source)
     assert name.startswith(".model.safetensors.") and name.endswith(".tmp")
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
+def test_load_leaves_the_global_torch_rng_alone(tmp_path):
+    import torch
+
+    from beatdetect.datasets import make_synthetic_beats
+
+    X = make_synthetic_beats(n_normal=64, n_anomalous=0, random_state=0).X
+    path = SIBeatGANDetector(base_filters=4, n_layers=2, latent_dim=4, max_epochs=1,
+                             batch_size=32, random_state=0).fit(X).save(tmp_path / "m.safetensors")
+    state = torch.get_rng_state()
+    SIBeatGANDetector.load(path)
+    assert torch.equal(state, torch.get_rng_state())

@@ -181,3 +181,14 @@ def test_context_on_real_records_of_new_patients(data_home):
     assert results["knn"][0] > 0.95 and results["template"][0] > 0.95
     assert results["knn+context"][0] > results["knn"][0] + 0.01
     assert results["knn+context"][1] > results["knn"][1] + 0.03
+
+
+def test_memory_alone_without_context_is_the_raw_distance(beats):
+    # One part and no context: no standardisation, the score is the bank distance itself.
+    train, test = beats
+    det = SIBeatGANDetector(**SMALL, w_reconstruction=0.0, w_rhythm=0.0,
+                            recording_template=False).fit(train.X)
+    assert det.score_references_ == {} and len(det.memory_bank_) == 600
+    expected = det.memory_bank_.distances(det._embed(test.X))
+    np.testing.assert_array_equal(-det.score_samples(test.X), expected)
+    assert anomaly_roc_auc(test.y, det.score_samples(test.X)) > 0.95

@@ -285,7 +285,7 @@ def render_transfer(results: dict) -> str:
     --------
     >>> rows = [{"seed": 0, "model": "knn", "condition": "MLII 128 Hz", "auc": 0.9,
     ...          "ap": 0.5, "auc_S": 0.6, "auc_V": 0.95}]
-    >>> print(render_transfer({"meta": {"max_train": 10}, "rows": rows}).splitlines()[2])
+    >>> print(render_transfer({"meta": {"max_train": 10}, "rows": rows}).splitlines()[4])
     | model | MLII 128 Hz |
     """
     rows, meta = results.get("rows", []), results.get("meta", {})
