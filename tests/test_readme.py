@@ -1,0 +1,42 @@
+"""The README's first code block runs as written, on the real MIT-BIH records."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def first_python_block(markdown: str) -> str:
+    """The code of the first fenced ``python`` block of a Markdown text."""
+    match = re.search(r"^```python\n(.*?)^```", markdown, flags=re.M | re.S)
+    assert match, "no ```python block in the README"
+    return match.group(1)
+
+
+def test_first_python_block_is_found():
+    code = first_python_block("text\n```bash\nls\n```\n```python\nx = 1\n```\n```python\n")
+    assert code == "x = 1\n"
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_readme_first_block_runs_and_prints_a_useful_auc(data_home, tmp_path):
+    code = first_python_block((REPO / "README.md").read_text(encoding="utf-8"))
+    # As a newcomer runs it: a fresh interpreter in the repository root, the data home in
+    # BEATDETECT_DATA (the README's set-up), no cache written next to the shared data.
+    env = {**os.environ, "BEATDETECT_DATA": str(data_home),
+           "BEATDETECT_CACHE": os.environ.get("BEATDETECT_CACHE") or str(tmp_path / "cache"),
+           "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=3600, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = re.findall(r"AUC (\d*\.\d+)", result.stdout)
+    assert len(found) == 1, result.stdout
+    assert 0.5 < float(found[0]) <= 1.0
