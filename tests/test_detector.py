@@ -406,6 +406,7 @@ def test_concurrent_scoring_matches_single_threaded(every_path, beats):
 
 
 # --------------------------------------------------------------------------- real data
+@pytest.mark.slow  # trains the full-size network on 3,000 real beats: 1-2 minutes on a CPU
 @pytest.mark.realdata
 def test_ranks_real_ventricular_beats_above_held_out_normals(data_home, tmp_path):
     """End to end on MIT-BIH: train on normal beats only, V beats must rank as anomalous."""
