@@ -3,6 +3,9 @@
     python examples/baselines_comparison.py            # the `quick` preset on MIT-BIH
     python examples/baselines_comparison.py --small    # synthetic beats, seconds
 
+With MIT-BIH the quick preset also runs the inter-patient protocol (DS1 -> DS2); the
+synthetic beats have no patients, so ``--small`` runs the intra-patient protocol only.
+
 The benchmark trains every detector on the same normal training beats, scores the same test
 fold, and writes results.json / .csv / .md and ROC, PR and score-histogram figures. The
 command line runs it too: ``beatdetect benchmark --preset quick``.
@@ -25,7 +28,7 @@ if args.small:
     result = run_benchmark(
         args.out, "quick", models=models, params={"sibeatgan": tiny, "ae": tiny},
         data=make_synthetic_beats(n_normal=500, n_anomalous=60, random_state=0),
-        epochs=3, max_train=400, progress=False,
+        protocols=("intra",), epochs=3, max_train=400, progress=False,
     )
 else:
     result = run_benchmark(args.out, "quick", models=models, data_home=args.data_home)
