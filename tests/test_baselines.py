@@ -11,6 +11,7 @@ import torch
 from sklearn.ensemble import IsolationForest
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
+from sklearn.utils._param_validation import InvalidParameterError
 from torch import nn
 
 from beatdetect import SIBeatGANDetector
@@ -357,6 +358,15 @@ def test_autoencoder_verbose_prints_skorch_table(beats, capsys):
     assert "train_loss" in capsys.readouterr().out
     AutoencoderDetector(**AE_TINY).fit(beats[0].X[:32])
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("device", ["tpu", "meta", "", "cuda:x", torch.device("meta"), None])
+def test_autoencoder_unsupported_device_rejected_with_the_other_parameters(device):
+    """The same device constraint as SIBeatGANDetector: refused in parameter validation,
+    not later inside torch."""
+    with pytest.raises(InvalidParameterError, match=r"'device' parameter of "
+                                                    r"AutoencoderDetector must be \"auto\""):
+        AutoencoderDetector(device=device).fit(np.zeros((8, 320), dtype=np.float32))
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")

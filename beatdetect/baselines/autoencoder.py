@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from .._device import resolve_device
+from .._device import DeviceOption, resolve_device
 from ..base import BaseBeatDetector
 from ..exceptions import TrainingDivergedError
 from ..inference import reconstruction_errors, reconstructions
@@ -98,9 +98,10 @@ class AutoencoderDetector(BaseBeatDetector):
     batch_size : int, default=64
         Training mini-batch size. A final batch of a single beat is dropped (batch
         normalisation cannot train on one beat); ``fit`` needs at least 2 beats.
-    device : {"auto", "cpu", "cuda"} or str, default="auto"
-        Where to train and score; ``"auto"`` picks CUDA when available. The module returns
-        to the CPU after ``fit`` so a fitted detector pickles and loads anywhere.
+    device : {"auto", "cpu", "cuda"}, "cuda:N" or torch.device, default="auto"
+        Where to train and score (a CPU or CUDA device; checked in ``fit`` with the other
+        parameters); ``"auto"`` picks CUDA when available. The module returns to the CPU
+        after ``fit`` so a fitted detector pickles and loads anywhere.
     inference_batch_size : int, default=256
         Beats per chunk when scoring.
     random_state : int, RandomState instance or None, default=None
@@ -168,7 +169,7 @@ class AutoencoderDetector(BaseBeatDetector):
         "beta1": [Interval(Real, 0, 1, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
-        "device": [str, torch.device],
+        "device": [DeviceOption()],
         "inference_batch_size": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
