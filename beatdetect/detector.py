@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from sklearn.base import clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._device import DeviceOption, autocast_dtype, resolve_device
@@ -20,6 +20,7 @@ from .base import CONTEXT_PARAMETERS, BaseBeatDetector
 from .context import ScoreReference
 from .inference import iter_reconstructions, reconstruction_errors, reconstructions
 from .memory import MemoryBank, PCAProjection
+from .nn.augment import ECGAugment, TimeWarp
 from .nn.networks import BeatGANConfig, Discriminator, Generator, pad_beats
 from .training import GANTrainer
 
@@ -104,8 +105,10 @@ class SIBeatGANDetector(BaseBeatDetector):
         rate collapsed after epoch 2 of the full-fold learning curve).
     batch_size : int, default=64
         Training mini-batch size.
-    time_warp : float, default=0.0
-        Strength of BeatGAN's time-warping augmentation of training batches (0 = off).
+    time_warp : TimeWarp or None, default=None
+        BeatGAN's time-warping augmentation of the training batches
+        (:class:`~beatdetect.nn.augment.TimeWarp`): every beat of every batch is warped
+        before the step, e.g. ``TimeWarp(strength=0.2)``. None: no augmentation.
     score_feature_weight : float, default=0.0
         Adds ``score_feature_weight * ||f_D(x) - f_D(G(x))||^2`` (the discriminator-feature
         residual) to the reconstruction error in the anomaly score. 0 is BeatGAN's score.
@@ -183,21 +186,14 @@ class SIBeatGANDetector(BaseBeatDetector):
         Weight of the contrastive loss(es).
     con_temperature : float, default=0.5
         NT-Xent temperature ``tau``.
-    aug_noise : float, default=0.05
-        Standard deviation of the Gaussian noise of the contrastive views (beats scaled to
-        [-1, 1]).
-    aug_scale : float in [0, 1), default=0.2
-        Amplitude factors of the views are drawn in ``[1 - aug_scale, 1 + aug_scale]``.
-    aug_wander : float, default=0.1
-        Largest baseline-wander amplitude of the views.
-    aug_warp : float, default=0.2
-        Time-warp strength of the views (std of the log local speed).
-    aug_crop : float in (0, 1], default=0.9
-        Smallest fraction of the beat kept by the views' random resized crop (1 = off).
-    aug_mask : float in [0, 1], default=0.1
-        Largest fraction of the beat blanked by the views' time mask.
-    aug_p : float in [0, 1], default=0.8
-        Probability that each of those transforms is applied to a given view.
+    augment : ECGAugment or None, default=None
+        The augmentations that make the contrastive views
+        (:class:`~beatdetect.nn.augment.ECGAugment`: noise, amplitude scaling, baseline
+        wander, time warp, resized crop and time mask, each with probability ``p``). None is
+        ``ECGAugment()``: ``noise=0.05, scale=(0.8, 1.2), wander=0.1, warp=0.2, crop=0.9,
+        mask=0.1, p=0.8``. Its fields are nested parameters: pass an ``ECGAugment`` to
+        search them, e.g. ``GridSearchCV(SIBeatGANDetector(augment=ECGAugment()),
+        {"augment__noise": [0.02, 0.05]})``. Used only with ``contrastive=True``.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and augmentation. With an int, ``fit`` is
         deterministic on CPU (same scores bit for bit). The self-improvement modules are
@@ -298,7 +294,7 @@ class SIBeatGANDetector(BaseBeatDetector):
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "lr_schedule": [StrOptions({"constant", "cosine"})],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
-        "time_warp": [Interval(Real, 0, 1, closed="both")],
+        "time_warp": [TimeWarp, None],
         "score_feature_weight": [Interval(Real, 0, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -320,13 +316,7 @@ class SIBeatGANDetector(BaseBeatDetector):
         "contrastive_on": [StrOptions({"discriminator", "both"})],
         "w_con": [Interval(Real, 0, None, closed="left")],
         "con_temperature": [Interval(Real, 0, None, closed="neither")],
-        "aug_noise": [Interval(Real, 0, None, closed="left")],
-        "aug_scale": [Interval(Real, 0, 1, closed="left")],
-        "aug_wander": [Interval(Real, 0, None, closed="left")],
-        "aug_warp": [Interval(Real, 0, None, closed="left")],
-        "aug_crop": [Interval(Real, 0, 1, closed="right")],
-        "aug_mask": [Interval(Real, 0, 1, closed="both")],
-        "aug_p": [Interval(Real, 0, 1, closed="both")],
+        "augment": [ECGAugment, None],
         "memory": [StrOptions(set(MEMORY_SPACES)), None],
         "memory_size": [Interval(Integral, 1, None, closed="left")],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
@@ -350,7 +340,7 @@ class SIBeatGANDetector(BaseBeatDetector):
         max_epochs=10,
         lr_schedule="cosine",
         batch_size=64,
-        time_warp=0.0,
+        time_warp=None,
         score_feature_weight=0.0,
         early_stopping=False,
         validation_fraction=0.1,
@@ -372,13 +362,7 @@ class SIBeatGANDetector(BaseBeatDetector):
         contrastive_on="discriminator",
         w_con=0.1,
         con_temperature=0.5,
-        aug_noise=0.05,
-        aug_scale=0.2,
-        aug_wander=0.1,
-        aug_warp=0.2,
-        aug_crop=0.9,
-        aug_mask=0.1,
-        aug_p=0.8,
+        augment=None,
         memory="input",
         memory_size=20000,
         n_neighbors=1,
@@ -421,13 +405,7 @@ class SIBeatGANDetector(BaseBeatDetector):
         self.contrastive_on = contrastive_on
         self.w_con = w_con
         self.con_temperature = con_temperature
-        self.aug_noise = aug_noise
-        self.aug_scale = aug_scale
-        self.aug_wander = aug_wander
-        self.aug_warp = aug_warp
-        self.aug_crop = aug_crop
-        self.aug_mask = aug_mask
-        self.aug_p = aug_p
+        self.augment = augment
         self.memory = memory
         self.memory_size = memory_size
         self.n_neighbors = n_neighbors
@@ -437,6 +415,20 @@ class SIBeatGANDetector(BaseBeatDetector):
         self.recording_template = recording_template
         self.random_state = random_state
         self.verbose = verbose
+
+    def _validate_params(self):
+        """scikit-learn's check of the parameters, then of the augmentation objects' fields."""
+        super()._validate_params()
+        for name in ("augment", "time_warp"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            try:
+                value.validate()
+            except InvalidParameterError as err:
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} is invalid: {err}"
+                ) from None
 
     # ------------------------------------------------------------------ training
     def _config(self) -> BeatGANConfig:
@@ -472,13 +464,7 @@ class SIBeatGANDetector(BaseBeatDetector):
             with _seeded(_derived_seed(seed, 1)):
                 terms.append(SelfDistillation(cfg, width=width, **kd))
         if self.contrastive:
-            from .nn.augment import ECGAugment
-
-            augment = ECGAugment(
-                noise=self.aug_noise, scale=(1 - self.aug_scale, 1 + self.aug_scale),
-                wander=self.aug_wander, warp=self.aug_warp, crop=self.aug_crop,
-                mask=self.aug_mask, p=self.aug_p,
-            )
+            augment = self.augment if self.augment is not None else ECGAugment()
             sides = ["discriminator"] + (["generator"] if self.contrastive_on == "both" else [])
             for k, side in enumerate(sides, start=2):
                 with _seeded(_derived_seed(seed, k)):
@@ -500,14 +486,6 @@ class SIBeatGANDetector(BaseBeatDetector):
         if self.verbose:
             print("training the teacher", file=sys.stderr, flush=True)
         return teacher._fit_seeded(X, seed).generator_
-
-    def _augment(self):
-        if not self.time_warp:
-            return None
-        from .nn.augment import time_warp
-
-        strength = self.time_warp
-        return lambda x, rng: time_warp(x, strength, generator=rng)
 
     def _holds_out(self) -> bool:
         """Whether ``fit`` keeps ``validation_fraction`` of the beats from the networks."""
@@ -579,7 +557,7 @@ class SIBeatGANDetector(BaseBeatDetector):
             generator, discriminator, terms=self._loss_terms(cfg, seed, X), lr=self.lr,
             betas=(self.beta1, 0.999), w_adv=self.w_adv,
             d_reset_threshold=self.d_reset_threshold, batch_size=self.batch_size,
-            device=device, amp_dtype=amp, augment=self._augment(), rng=rng,
+            device=device, amp_dtype=amp, augment=self.time_warp, rng=rng,
             lr_schedule=self.lr_schedule,
         )
         self.history_ = trainer.fit(

@@ -4,14 +4,19 @@ The format (tag ``beatdetect.SIBeatGANDetector/1``) is one safetensors file: the
 the generator (``generator.*``), the discriminator (``discriminator.*``) and, when the
 detector has one, the memory bank and its projection (``memory.bank``, ``memory.mean``,
 ``memory.components``); and in the header's metadata a JSON object ``state`` with the
-constructor parameters (``"params"``) and the fitted attributes (``"fitted"``).
+constructor parameters (``"params"``) and the fitted attributes (``"fitted"``). A parameter
+that holds an object (``augment``, ``time_warp``) is saved as plain data, its class name
+and its fields: ``{"ECGAugment": {"noise": 0.05, "scale": [0.8, 1.2], ...}}``. Files
+written before those parameters held objects, with the flat ``aug_*`` parameters and a
+number for ``time_warp``, load as the same objects (:func:`_upgraded_params`).
 
 A model file may come from anywhere, so :func:`load_detector` trusts nothing in it. It reads
 the header first (metadata, tensor names, shapes and dtypes, no tensor data) and checks, in
 this order, before it reads a tensor or builds a network:
 
 1. the format tag, and the JSON of ``state``;
-2. the parameters, with the estimator's own constraints (those ``fit`` checks);
+2. the parameters, with the estimator's own constraints (those ``fit`` checks), the
+   objects among them rebuilt from their class name and fields and checked likewise;
 3. the fitted attributes, against an allow-list of names and types;
 4. the size of the networks those parameters imply (at most :data:`MAX_WEIGHTS` weights),
    then every tensor's name, shape and dtype against that architecture, built on the
@@ -45,6 +50,7 @@ from sklearn.utils.validation import check_is_fitted
 from .context import ScoreReference
 from .exceptions import ModelFileError
 from .memory import MemoryBank, PCAProjection
+from .nn.augment import ECGAugment, TimeWarp
 from .nn.networks import BeatGANConfig, Discriminator, Generator
 
 __all__ = ["FORMAT", "MAX_WEIGHTS", "load_detector", "save_detector"]
@@ -73,7 +79,14 @@ FIRST_PARAMS = frozenset({
 #: Parameters of the fused score, with the values that reproduce files written before it:
 #: those detectors were plain BeatGAN (reconstruction error, no memory, no context). Other
 #: parameters added since (training-only ones) take their defaults when absent.
-LEGACY_PARAMS = {"memory": None, "w_rhythm": 0.0, "recording_template": False}
+LEGACY_PARAMS = {"memory": None, "w_reconstruction": 1.0, "w_rhythm": 0.0,
+                 "recording_template": False}
+#: Parameters that hold an object, and its class: saved as ``{class name: fields}``.
+OBJECT_PARAMS = {"augment": ECGAugment, "time_warp": TimeWarp}
+#: The flat parameters of the contrastive views in files written before ``augment``, with
+#: their defaults of then (``aug_scale=s`` meant the amplitude range ``(1 - s, 1 + s)``).
+LEGACY_AUGMENT = {"aug_noise": 0.05, "aug_scale": 0.2, "aug_wander": 0.1, "aug_warp": 0.2,
+                  "aug_crop": 0.9, "aug_mask": 0.1, "aug_p": 0.8}
 #: Fitted attributes every file has, and those added since (absent from older files).
 REQUIRED_FITTED = ("offset_", "n_leads_", "beat_length_", "n_features_in_", "n_iter_",
                    "history_", "n_discriminator_resets_")
@@ -153,8 +166,7 @@ def save_detector(detector, path) -> Path:
 
 def _state(detector) -> dict:
     """The JSON state of a fitted detector: constructor parameters and fitted attributes."""
-    params = {k: (str(v) if isinstance(v, torch.device) else v)
-              for k, v in detector.get_params().items()}
+    params = {k: _saved_param(k, v) for k, v in detector.get_params(deep=False).items()}
     if not isinstance(params["random_state"], (int, type(None))):
         params["random_state"] = None  # a RandomState instance is not reproducible data
     fitted = {
@@ -171,6 +183,18 @@ def _state(detector) -> dict:
     if hasattr(detector, "feature_names_in_"):  # fitted on a DataFrame
         fitted["feature_names_in_"] = [str(name) for name in detector.feature_names_in_]
     return {"params": params, "fitted": fitted}
+
+
+def _saved_param(name: str, value):
+    """A parameter as JSON data: a device as its string, an object as {class name: fields}."""
+    if isinstance(value, torch.device):
+        return str(value)
+    if name in OBJECT_PARAMS and value is not None:
+        if type(value) is not OBJECT_PARAMS[name]:  # a subclass's code is not data
+            raise TypeError(f"Cannot save {name}={value!r}: only {OBJECT_PARAMS[name].__name__} "
+                            "objects can be saved.")
+        return {type(value).__name__: value.get_params(deep=False)}
+    return value
 
 
 def _tensors(detector) -> dict[str, torch.Tensor]:
@@ -274,6 +298,7 @@ def _checked_header(cls, state_json, specs: dict):
 
 def _checked_params(cls, params: dict) -> dict:
     """The constructor parameters of a file, validated as ``fit`` validates them."""
+    params = _upgraded_params(params)
     known = set(cls._get_param_names())
     unknown = sorted(set(params) - known)
     if unknown:
@@ -282,11 +307,61 @@ def _checked_params(cls, params: dict) -> dict:
     if missing:
         raise ModelFileError(f"missing parameters {missing}.")
     params = {**LEGACY_PARAMS, **params}
+    for name in OBJECT_PARAMS.keys() & params.keys():
+        params[name] = _loaded_object(name, params[name])
     try:
         cls(**params)._validate_params()
     except InvalidParameterError as err:
         raise ModelFileError(f"invalid parameter: {err}") from None
     return params
+
+
+def _upgraded_params(params: dict) -> dict:
+    """Parameters of files written before ``augment`` and ``time_warp`` held objects, as
+    the objects' data: the same augmentations, drawn the same way.
+
+    ``aug_noise, aug_scale, aug_wander, aug_warp, aug_crop, aug_mask, aug_p`` become
+    ``augment`` (``aug_scale=s`` the range ``(1 - s, 1 + s)``; absent ones their defaults of
+    then), and a number ``time_warp=s`` becomes ``TimeWarp(strength=s)``, 0 no warp (None).
+    """
+    legacy = {name: params[name] for name in LEGACY_AUGMENT if name in params}
+    params = {name: value for name, value in params.items() if name not in LEGACY_AUGMENT}
+    if legacy:
+        if "augment" in params:
+            raise ModelFileError(f"both 'augment' and the older parameters {sorted(legacy)} "
+                                 "that it replaced.")
+        not_numbers = sorted(name for name, value in legacy.items() if not _is_real(value))
+        if not_numbers:
+            raise ModelFileError(f"parameters {not_numbers} must be numbers.")
+        old = {**LEGACY_AUGMENT, **legacy}
+        params["augment"] = {"ECGAugment": {
+            "noise": old["aug_noise"], "scale": [1 - old["aug_scale"], 1 + old["aug_scale"]],
+            "wander": old["aug_wander"], "warp": old["aug_warp"], "crop": old["aug_crop"],
+            "mask": old["aug_mask"], "p": old["aug_p"]}}
+    strength = params.get("time_warp")
+    if _is_real(strength):
+        params["time_warp"] = None if strength == 0 else {"TimeWarp": {"strength": strength}}
+    return params
+
+
+def _loaded_object(name: str, data):
+    """The object of parameter ``name`` from its saved ``{class name: fields}``.
+
+    Anything else is returned as it is, for the parameter's constraint to refuse.
+    """
+    cls = OBJECT_PARAMS[name]
+    if not (isinstance(data, dict) and len(data) == 1):
+        return data
+    ((class_name, fields),) = data.items()
+    if class_name != cls.__name__ or not isinstance(fields, dict):
+        raise ModelFileError(f"parameter {name!r} must be null or "
+                             f"{{{cls.__name__!r}: {{field: value}}}}, got {data!r:.200}.")
+    unknown = sorted(set(fields) - set(cls._get_param_names()))
+    if unknown:
+        raise ModelFileError(f"parameter {name!r}: {cls.__name__} has no fields {unknown}.")
+    # JSON has no tuples: the pair ``scale`` comes back as a list.
+    return cls(**{key: tuple(value) if isinstance(value, list) else value
+                  for key, value in fields.items()})
 
 
 def _is_int(value) -> bool:

@@ -302,8 +302,9 @@ class ContrastiveTerm(LossTerm):
         :math:`w_{con}`.
     temperature : float
         :math:`\\tau` of NT-Xent.
-    augment : ECGAugment
-        Draws the two views.
+    augment : ECGAugment or None
+        Draws the two views; None is ``ECGAugment()``. Its fields are used as they are:
+        its ``validate()`` checks them (the detector's ``fit`` calls it).
     rng : torch.Generator, optional
         The term's own seeded random stream for the augmentations (never the trainer's:
         see :class:`~beatdetect.training.LossTerm`). None seeds one with 0.

@@ -18,6 +18,7 @@ from beatdetect.base import NONFINITE_ANOMALY, tukey_offset
 from beatdetect.datasets import make_synthetic_beats
 from beatdetect.metrics import SCORERS, anomaly_roc_auc
 from beatdetect.model_selection import NormalOnlyKFold
+from beatdetect.nn.augment import ECGAugment, TimeWarp
 
 #: A small network with a higher learning rate: ~150 steps reach a useful model in seconds.
 # w_adv=0.1: with 8 filters and 160 steps at BeatGAN's w_adv=1 the discriminator wins on
@@ -144,9 +145,60 @@ def test_score_feature_weight_adds_discriminator_residual(fitted, beats):
     assert anomaly_roc_auc(beats[1].y, with_features) > 0.9
 
 
-def test_time_warp_augmentation_trains(beats):
-    det = SIBeatGANDetector(**{**SMALL, "max_epochs": 1}, time_warp=0.2).fit(beats[0].X[:256])
-    assert np.isfinite(det.score_samples(beats[1].X)).all()
+def test_time_warp_warps_every_training_batch(beats, monkeypatch):
+    X, test = beats[0].X[:256], beats[1].X
+    small = {**SMALL, "max_epochs": 2}
+    warp_batch = TimeWarp.__call__
+    calls = []
+
+    def counting(self, x, generator=None):
+        y = warp_batch(self, x, generator)
+        calls.append((len(x), torch.equal(x, y)))
+        return y
+
+    monkeypatch.setattr(TimeWarp, "__call__", counting)
+    warped = SIBeatGANDetector(**small, time_warp=TimeWarp(strength=0.2)).fit(X)
+    # Every batch of both epochs (256 beats in batches of 32), and each one changed.
+    assert [n for n, _ in calls] == [32] * 16 and not any(same for _, same in calls)
+
+    def drawn_but_ignored(self, x, generator=None):
+        warp_batch(self, x, generator)  # the same draws from the trainer's random stream,
+        return x  # but the networks train on the unwarped beats
+
+    monkeypatch.setattr(TimeWarp, "__call__", drawn_but_ignored)
+    ignored = SIBeatGANDetector(**small, time_warp=TimeWarp(strength=0.2)).fit(X)
+    monkeypatch.undo()
+    plain = SIBeatGANDetector(**small).fit(X)
+    scores = warped.score_samples(test)
+    assert np.isfinite(scores).all()
+    # The warped beats are what the networks learn from, not just the random draws.
+    assert not np.array_equal(scores, ignored.score_samples(test))
+    assert not np.array_equal(scores, plain.score_samples(test))
+    assert warped.history_[0]["rec"] != plain.history_[0]["rec"]
+
+
+def test_zero_strength_time_warp_is_no_warp_bit_for_bit(beats):
+    X, test = beats[0].X[:128], beats[1].X
+    small = {**SMALL, "max_epochs": 1}
+    plain = SIBeatGANDetector(**small).fit(X)
+    off = SIBeatGANDetector(**small, time_warp=TimeWarp(strength=0.0)).fit(X)
+    np.testing.assert_array_equal(off.score_samples(test), plain.score_samples(test))
+
+
+def test_augmentation_objects_are_nested_parameters():
+    det = SIBeatGANDetector(augment=ECGAugment(noise=0.1), time_warp=TimeWarp(strength=0.3))
+    params = det.get_params()
+    assert params["augment__noise"] == 0.1 and params["time_warp__strength"] == 0.3
+    assert "augment=ECGAugment(noise=0.1)" in repr(det)
+    assert "time_warp=TimeWarp(strength=0.3)" in repr(det)
+    copy = clone(det)
+    assert copy.augment == det.augment and copy.augment is not det.augment
+    assert copy.time_warp == det.time_warp and copy.time_warp is not det.time_warp
+    copy.set_params(augment__noise=0.2, time_warp__anchor=0.5)
+    assert (copy.augment.noise, copy.time_warp.anchor) == (0.2, 0.5)
+    assert (det.augment.noise, det.time_warp.anchor) == (0.1, None)  # the original: as it was
+    assert SIBeatGANDetector().get_params(deep=True).keys() == \
+        SIBeatGANDetector().get_params(deep=False).keys()  # None: no nested parameters
 
 
 def test_early_stopping_on_held_out_training_beats(beats):
@@ -278,7 +330,15 @@ def test_nan_at_predict(fitted):
     ("params", "match"),
     [({"contamination": 0.7}, "contamination"), ({"lr": -1.0}, "lr"),
      ({"batch_size": 1}, "batch_size"), ({"mixed_precision": "yes"}, "mixed_precision"),
-     ({"lr_schedule": "step"}, "lr_schedule")],
+     ({"lr_schedule": "step"}, "lr_schedule"),
+     ({"time_warp": 0.2}, "'time_warp' parameter .* must be an instance of 'beatdetect.nn"),
+     ({"time_warp": TimeWarp(strength=2.0)},
+      "'time_warp' parameter of SIBeatGANDetector is invalid: The 'strength' parameter of "
+      r"TimeWarp must be a float in the range \[0.0, 1.0\]"),
+     ({"augment": {"noise": 0.1}}, "'augment' parameter"),
+     ({"augment": ECGAugment(scale=(1.2, 0.8))},
+      "'augment' parameter of SIBeatGANDetector is invalid: The 'scale' parameter of "
+      r"ECGAugment must be a pair \(low, high\)")],
 )
 def test_bad_parameters_rejected_at_fit(params, match):
     X = np.zeros((8, 320), dtype=np.float32)

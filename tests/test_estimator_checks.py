@@ -17,6 +17,7 @@ from beatdetect.baselines import (
     PyODDetector,
     RecordingTemplateDetector,
 )
+from beatdetect.nn.augment import ECGAugment, TimeWarp
 
 #: Why detectors with a memory of their training beats fail two checks, by design: each
 #: training beat is its own nearest neighbour (distance 0) when scored again, while
@@ -47,11 +48,13 @@ def small_detectors():
             max_epochs=2, base_filters=4, n_layers=2, latent_dim=4, batch_size=32,
             mixed_precision=False, device="cpu", random_state=0,
         ),
-        # The full self-improving model: self-teacher distillation, contrastive on D and G.
+        # The full self-improving model: self-teacher distillation, contrastive on D and G;
+        # with augmentation objects, whose fields are nested parameters.
         SIBeatGANDetector(
             max_epochs=2, base_filters=4, n_layers=2, latent_dim=4, batch_size=32,
             mixed_precision=False, device="cpu", random_state=0, distill="self",
-            contrastive=True, contrastive_on="both",
+            contrastive=True, contrastive_on="both", augment=ECGAugment(noise=0.1),
+            time_warp=TimeWarp(strength=0.1),
         ),
         # BeatGAN's own score (reconstruction error only) passes every check.
         SIBeatGANDetector(

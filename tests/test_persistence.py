@@ -24,6 +24,7 @@ import beatdetect.persistence as persistence
 from beatdetect import SIBeatGANDetector
 from beatdetect.datasets import make_synthetic_beats
 from beatdetect.exceptions import DataError, ModelFileError
+from beatdetect.nn.augment import ECGAugment, TimeWarp
 
 #: The smallest useful detector: a memory bank of beats, the fused score, one epoch.
 TINY = dict(base_filters=4, n_layers=2, latent_dim=4, max_epochs=1, batch_size=32,
@@ -112,6 +113,67 @@ def test_file_written_before_the_fused_score_loads_as_plain_beatgan(beats, tmp_p
     np.testing.assert_array_equal(loaded.score_samples(beats), det.score_samples(beats))
 
 
+#: The views and the training warp as objects, and as files wrote them before they were:
+#: flat ``aug_*`` fields (``aug_scale=s`` the range (1 - s, 1 + s)) and a number.
+AUGMENTED = dict(contrastive=True, augment=ECGAugment(noise=0.1, scale=(0.7, 1.3), wander=0.05,
+                                                     warp=0.0, crop=1.0, mask=0.2, p=0.5),
+                 time_warp=TimeWarp(strength=0.2))
+FLAT = dict(aug_noise=0.1, aug_scale=0.3, aug_wander=0.05, aug_warp=0.0, aug_crop=1.0,
+            aug_mask=0.2, aug_p=0.5, time_warp=0.2)
+
+
+@pytest.fixture(scope="module")
+def augmented(beats):
+    return SIBeatGANDetector(**TINY, **AUGMENTED).fit(beats[:80])
+
+
+def test_augmentation_objects_are_saved_as_plain_data(augmented, tmp_path):
+    _, state, _ = read(augmented.save(tmp_path / "aug.safetensors"))
+    assert state["params"]["augment"] == {"ECGAugment": {
+        "noise": 0.1, "scale": [0.7, 1.3], "wander": 0.05, "warp": 0.0, "crop": 1.0,
+        "mask": 0.2, "p": 0.5, "anchor": None, "fill": "zero"}}
+    assert state["params"]["time_warp"] == {"TimeWarp": {"strength": 0.2, "n_knots": 4,
+                                                         "anchor": None}}
+    loaded = SIBeatGANDetector.load(tmp_path / "aug.safetensors")
+    assert loaded.augment == augmented.augment and loaded.augment.scale == (0.7, 1.3)
+    assert loaded.time_warp == augmented.time_warp
+    assert loaded.get_params() == augmented.get_params()
+
+
+def test_file_with_the_flat_aug_parameters_loads_as_the_same_objects(augmented, beats,
+                                                                     tmp_path):
+    """Files written before ``augment`` and ``time_warp`` held objects."""
+    metadata, state, tensors = read(augmented.save(tmp_path / "new.safetensors"))
+    del state["params"]["augment"]
+    state["params"].update(FLAT)
+    loaded = SIBeatGANDetector.load(write(tmp_path / "old.safetensors", metadata, state,
+                                          tensors))
+    assert loaded.augment == AUGMENTED["augment"] and loaded.time_warp == AUGMENTED["time_warp"]
+    np.testing.assert_array_equal(loaded.score_samples(beats), augmented.score_samples(beats))
+    # The same training: refitting with the loaded parameters gives the same model.
+    refit = SIBeatGANDetector(**loaded.get_params(deep=False)).fit(beats[:80])
+    np.testing.assert_array_equal(refit.score_samples(beats), augmented.score_samples(beats))
+
+
+@pytest.mark.parametrize(("flat", "expected"), [
+    ({"time_warp": 0.0}, {"time_warp": None}),
+    ({"time_warp": 0}, {"time_warp": None}),
+    ({"time_warp": 0.3}, {"time_warp": {"TimeWarp": {"strength": 0.3}}}),
+    ({"time_warp": None}, {"time_warp": None}),
+    ({"aug_noise": 0.0, "time_warp": 0.0},  # absent aug_* take their former defaults
+     {"time_warp": None, "augment": {"ECGAugment": {
+         "noise": 0.0, "scale": [0.8, 1.2], "wander": 0.1, "warp": 0.2, "crop": 0.9,
+         "mask": 0.1, "p": 0.8}}}),
+])
+def test_flat_parameters_upgrade(flat, expected):
+    assert persistence._upgraded_params(flat) == expected
+
+
+def test_former_default_views_are_the_default_views():
+    old = persistence._upgraded_params(dict(persistence.LEGACY_AUGMENT))
+    assert persistence._loaded_object("augment", old["augment"]) == ECGAugment()
+
+
 # --------------------------------------------------------------------------- bad headers
 def _set(*keys, value):
     def edit(state):
@@ -128,6 +190,14 @@ def _delete(*keys):
         for key in keys[:-1]:
             target = target[key]
         del target[keys[-1]]
+    return edit
+
+
+def _flat_augment(**flat):
+    """The views as a file wrote them before ``augment``: flat ``aug_*`` parameters."""
+    def edit(state):
+        del state["params"]["augment"]
+        state["params"].update(flat)
     return edit
 
 
@@ -164,6 +234,24 @@ BAD_STATES = {
     "score with no part": (lambda state: state["params"].update(w_reconstruction=0,
                                                                  w_memory=0),
                            "no part"),
+    "augment of another class": (_set("params", "augment", value={"TimeWarp": {}}),
+                                 r"parameter 'augment' must be null or \{'ECGAugment'"),
+    "augment field unknown": (_set("params", "augment", value={"ECGAugment": {"gamma": 1}}),
+                              r"ECGAugment has no fields \['gamma'\]"),
+    "augment field out of range": (_set("params", "augment", value={"ECGAugment": {"crop": 0}}),
+                                   "'crop' parameter of ECGAugment"),
+    "augment scale not a pair": (_set("params", "augment",
+                                      value={"ECGAugment": {"scale": [1.0]}}),
+                                 "'scale' parameter of ECGAugment"),
+    "augment a string": (_set("params", "augment", value="ECGAugment()"),
+                         "'augment' parameter"),
+    "time_warp too strong": (_set("params", "time_warp", value=2.0),
+                             "'strength' parameter of TimeWarp"),
+    "time_warp a string": (_set("params", "time_warp", value="0.2"), "'time_warp' parameter"),
+    "flat aug_* beside augment": (_set("params", "aug_noise", value=0.1),
+                                  r"both 'augment' and the older parameters \['aug_noise'\]"),
+    "flat aug_* not numbers": (_flat_augment(aug_p="high"),
+                               r"parameters \['aug_p'\] must be numbers"),
 }
 
 

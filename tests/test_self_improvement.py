@@ -15,7 +15,7 @@ from beatdetect import self_improvement as si
 from beatdetect.datasets import make_synthetic_beats
 from beatdetect.metrics import SCORERS, anomaly_roc_auc
 from beatdetect.model_selection import NormalOnlyKFold
-from beatdetect.nn.augment import ECGAugment
+from beatdetect.nn.augment import ECGAugment, TimeWarp
 from beatdetect.nn.losses import distillation_kl
 from beatdetect.nn.networks import BeatGANConfig, Discriminator, Generator
 from beatdetect.training import GANTrainer, StepContext
@@ -228,7 +228,7 @@ def test_flags_off_is_plain_beatgan_whatever_the_other_parameters(beats):
     X, test = beats[0].X[:256], beats[1].X
     small = {**SMALL, "max_epochs": 1}
     plain = SIBeatGANDetector(**small).fit(X)
-    tuned = SIBeatGANDetector(**small, w_kd=3.0, w_con=2.0, aug_noise=0.2,
+    tuned = SIBeatGANDetector(**small, w_kd=3.0, w_con=2.0, augment=ECGAugment(noise=0.2),
                               teacher_filters=16).fit(X)
     np.testing.assert_array_equal(tuned.score_samples(test), plain.score_samples(test))
     assert set(tuned.history_[0]) == set(plain.history_[0])
@@ -334,14 +334,37 @@ def test_grid_search_over_term_weights(beats):
     assert search.best_estimator_.w_con == 0.5
 
 
+
+def test_grid_search_over_the_views_fields(beats):
+    """``augment__noise`` reaches the ECGAugment of each candidate (a copy: the searched
+    detector's own object is left as it was) and changes the views the term trains on."""
+    train, test = beats
+    X = np.concatenate([train.X[:128], test.X[:60]])
+    y = np.concatenate([np.ones(128, dtype=int), test.y[:60]])
+    augment = ECGAugment(warp=0.0, crop=1.0, mask=0.0)
+    det = SIBeatGANDetector(**{**SMALL, "max_epochs": 1}, contrastive=True, augment=augment)
+    search = GridSearchCV(det, {"augment__noise": [0.0, 0.3]}, scoring=SCORERS, refit="auc",
+                          cv=NormalOnlyKFold(n_splits=2, random_state=0)).fit(X, y)
+    assert [p["augment__noise"] for p in search.cv_results_["params"]] == [0.0, 0.3]
+    assert search.best_estimator_.augment == ECGAugment(
+        noise=search.best_params_["augment__noise"], warp=0.0, crop=1.0, mask=0.0)
+    assert det.augment is augment and augment.noise == 0.05
+    # Different views, different contrastive losses from the same seed.
+    histories = [clone(det).set_params(augment__noise=noise).fit(X[:128]).history_[-1]
+                 for noise in (0.0, 0.3)]
+    assert histories[0]["con_d"] != histories[1]["con_d"]
+
+
 @pytest.mark.parametrize(
     ("params", "match"),
     [({"distill": "yes"}, "distill"), ({"contrastive": "on"}, "contrastive"),
      ({"contrastive_on": "generator"}, "contrastive_on"), ({"w_kd": -1.0}, "w_kd"),
      ({"kd_temperature": 0.0}, "kd_temperature"), ({"kd_target": "logits"}, "kd_target"),
      ({"w_con": -0.1}, "w_con"), ({"con_temperature": 0}, "con_temperature"),
-     ({"aug_crop": 0.0}, "aug_crop"), ({"aug_scale": 1.0}, "aug_scale"),
-     ({"aug_p": 1.5}, "aug_p"), ({"teacher_filters": 0}, "teacher_filters"),
+     ({"augment": ECGAugment(crop=0.0)}, "'crop' parameter of ECGAugment"),
+     ({"augment": ECGAugment(scale=(0.0, 2.0))}, "'scale' parameter of ECGAugment"),
+     ({"augment": ECGAugment(p=1.5)}, "'p' parameter of ECGAugment"),
+     ({"augment": TimeWarp()}, "'augment' parameter"), ({"teacher_filters": 0}, "teacher_filters"),
      ({"teacher_epochs": 0}, "teacher_epochs"), ({"self_teacher_width": 0}, "self_teacher")],
 )
 def test_bad_self_improvement_parameters_rejected_at_fit(params, match):

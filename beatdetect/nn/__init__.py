@@ -1,4 +1,8 @@
-"""Networks, losses and augmentations (PyTorch). Nothing here knows about scikit-learn."""
+"""Networks, losses and augmentations (PyTorch).
+
+Only the augmentation objects of :mod:`beatdetect.nn.augment` know scikit-learn: they follow
+its parameter protocol (``get_params`` / ``set_params``), so a grid search reaches their fields.
+"""
 
 from .networks import (
     BeatGANConfig,

@@ -10,8 +10,13 @@ wander phase and noise are drawn per lead.
 
 Transforms: :func:`gaussian_noise`, :func:`amplitude_scale`, :func:`baseline_wander`,
 :func:`time_warp` (BeatGAN's augmentation, see below), :func:`random_resized_crop`,
-:func:`time_mask`; :class:`ECGAugment` composes them, each applied to a beat with a
-probability.
+:func:`time_mask`. Two configurable objects apply them, as the ``augment`` and
+``time_warp`` parameters of :class:`~beatdetect.SIBeatGANDetector` do:
+:class:`ECGAugment` composes the six, each applied to a beat with a probability (SimCLR's
+views), and :class:`TimeWarp` warps every beat (BeatGAN's training augmentation). Both are
+scikit-learn estimators in the parameter sense: ``get_params`` / ``set_params``, ``clone``
+and a readable ``repr``, so a grid search can reach their fields (``augment__noise``);
+``validate()`` checks their fields.
 
 Randomness and devices. Random numbers are drawn on the generator's device and then moved to
 the data's device, so one seeded CPU generator gives the same augmentations of a batch on
@@ -69,12 +74,15 @@ References
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from numbers import Integral, Real
 
 import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 __all__ = [
     "ECGAugment",
+    "TimeWarp",
     "amplitude_scale",
     "baseline_wander",
     "gaussian_noise",
@@ -521,43 +529,105 @@ def time_mask(
 # ----------------------------------------------------------------------------- composition
 
 
-@dataclass(frozen=True)
-class ECGAugment:
-    """Random ECG augmentation pipeline for SimCLR views and BeatGAN-style training.
+class _PositiveRange(Options):
+    """Constraint of ``scale``: a pair ``(low, high)`` of finite numbers, ``0 < low <= high``.
+
+    An :class:`~sklearn.utils._param_validation.Options` because scikit-learn accepts no
+    other kind of custom constraint (as :class:`beatdetect._device.DeviceOption`).
+    """
+
+    def __init__(self):
+        super().__init__(tuple, set())
+
+    def is_satisfied_by(self, val) -> bool:
+        if not isinstance(val, (tuple, list)) or len(val) != 2:
+            return False
+        if not all(isinstance(v, Real) and not isinstance(v, bool) for v in val):
+            return False
+        low, high = val
+        return 0 < low <= high < math.inf
+
+    def __str__(self) -> str:
+        return "a pair (low, high) of numbers with 0 < low <= high"
+
+
+class _Transform(BaseEstimator):
+    """An augmentation configured by its constructor parameters, scikit-learn style.
+
+    ``get_params`` / ``set_params``, ``clone`` and ``repr`` come from
+    :class:`~sklearn.base.BaseEstimator`; ``__init__`` only stores the parameters and
+    :meth:`validate` checks them against ``_parameter_constraints`` (the detector calls it
+    in ``fit``). Two transforms with the same type and parameters are equal.
+    """
+
+    _parameter_constraints: dict = {}
+
+    def validate(self):
+        """Check the parameters; return ``self``.
+
+        Raises
+        ------
+        InvalidParameterError
+            A parameter is out of range or of the wrong type (a subclass of ``ValueError``
+            and ``TypeError``); the message names it.
+        """
+        self._validate_params()
+        return self
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and \
+            self.get_params(deep=False) == other.get_params(deep=False)
+
+    __hash__ = None  # mutable through set_params
+
+
+class ECGAugment(_Transform):
+    """Random ECG augmentation pipeline: SimCLR's views of a beat.
 
     Each transform is applied to each beat independently with probability ``p``; a
-    strength of zero (``scale=(1, 1)``, ``crop=1``) switches a transform off. Order:
-    crop and warp (composed into a single resampling), amplitude scaling, baseline wander,
-    Gaussian noise, time mask. The number of random draws per call does not depend on which
-    beats were gated, and gating never synchronises with the GPU.
+    strength of zero (``scale=(1, 1)``, ``crop=1``) switches a transform off and draws
+    nothing for it. Order: crop and warp (composed into a single resampling), amplitude
+    scaling, baseline wander, Gaussian noise, time mask. The number of random draws per call
+    does not depend on which beats were gated, and gating never synchronises with the GPU.
+
+    The parameters are only stored by the constructor; :meth:`validate` checks them
+    (:class:`~beatdetect.SIBeatGANDetector` calls it in ``fit``). ``get_params`` /
+    ``set_params`` make them reachable from a grid search through the detector's
+    ``augment`` parameter (``augment__noise``).
 
     Parameters
     ----------
-    noise : float, default=0.05
+    noise : float >= 0, default=0.05
         Standard deviation of additive Gaussian noise (:func:`gaussian_noise`).
     scale : (float, float), default=(0.8, 1.2)
-        Range of the amplitude factor (:func:`amplitude_scale`).
-    wander : float, default=0.1
+        Range ``(low, high)``, ``0 < low <= high``, of the amplitude factor
+        (:func:`amplitude_scale`).
+    wander : float >= 0, default=0.1
         Largest baseline-wander amplitude (:func:`baseline_wander`).
-    warp : float, default=0.2
+    warp : float >= 0, default=0.2
         Time-warp strength, the std of the log local speed (:func:`time_warp`).
-    crop : float, default=0.9
+    crop : float in (0, 1], default=0.9
         Smallest fraction of the beat kept by the resized crop (:func:`random_resized_crop`).
-    mask : float, default=0.1
+    mask : float in [0, 1], default=0.1
         Largest fraction of the beat blanked by the time mask (:func:`time_mask`).
-    p : float, default=0.8
+    p : float in [0, 1], default=0.8
         Probability that each transform is applied to a given beat.
-    anchor : float in [0, 1], optional
+    anchor : float in [0, 1] or None, default=None
         Relative position the time warp keeps fixed (e.g. ``140 / 319``, the R peak of
         BeatGAN's windows). Cropping still shifts it.
     fill : {"zero", "mean"}, default="zero"
         How the time mask fills its segment.
 
+    See Also
+    --------
+    TimeWarp : BeatGAN's training augmentation, the time warp alone on every beat.
+
     Examples
     --------
     >>> import torch
-    >>> aug = ECGAugment(noise=0.05, scale=(0.8, 1.2), wander=0.1, warp=0.2, crop=0.9,
-    ...                  mask=0.1, p=0.8)
+    >>> aug = ECGAugment(noise=0.1, anchor=0.5).validate()
+    >>> aug  # the parameters that differ from the defaults
+    ECGAugment(anchor=0.5, noise=0.1)
     >>> x = torch.randn(64, 1, 320)
     >>> v1 = aug(x, torch.Generator().manual_seed(0))
     >>> v2 = aug(x, torch.Generator().manual_seed(0))
@@ -570,36 +640,40 @@ class ECGAugment:
     >>> view1, view2 = aug(x, g), aug(x, g)
     >>> bool(torch.equal(view1, view2))
     False
+
+    Out-of-range parameters are reported by :meth:`validate`:
+
+    >>> try:
+    ...     ECGAugment(crop=0.0).validate()
+    ... except ValueError as err:
+    ...     print(err)  # doctest: +NORMALIZE_WHITESPACE
+    The 'crop' parameter of ECGAugment must be a float in the range (0.0, 1.0].
+    Got 0.0 instead.
     """
 
-    noise: float = 0.05
-    scale: tuple[float, float] = (0.8, 1.2)
-    wander: float = 0.1
-    warp: float = 0.2
-    crop: float = 0.9
-    mask: float = 0.1
-    p: float = 0.8
-    anchor: float | None = None
-    fill: str = "zero"
+    _parameter_constraints: dict = {
+        "noise": [Interval(Real, 0, None, closed="left")],
+        "scale": [_PositiveRange()],
+        "wander": [Interval(Real, 0, None, closed="left")],
+        "warp": [Interval(Real, 0, None, closed="left")],
+        "crop": [Interval(Real, 0, 1, closed="right")],
+        "mask": [Interval(Real, 0, 1, closed="both")],
+        "p": [Interval(Real, 0, 1, closed="both")],
+        "anchor": [Interval(Real, 0, 1, closed="both"), None],
+        "fill": [StrOptions({"zero", "mean"})],
+    }
 
-    def __post_init__(self):
-        object.__setattr__(self, "scale", tuple(float(v) for v in self.scale))  # lists too
-        for name in ("noise", "wander", "warp"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        lo, hi = self.scale
-        if not 0 < lo <= hi:
-            raise ValueError(f"scale must satisfy 0 < low <= high, got {self.scale}")
-        if not 0 < self.crop <= 1:
-            raise ValueError(f"crop must be in (0, 1], got {self.crop}")
-        if not 0 <= self.mask <= 1:
-            raise ValueError(f"mask must be in [0, 1], got {self.mask}")
-        if not 0 <= self.p <= 1:
-            raise ValueError(f"p must be in [0, 1], got {self.p}")
-        if self.anchor is not None and not 0 <= self.anchor <= 1:
-            raise ValueError(f"anchor must be in [0, 1], got {self.anchor}")
-        if self.fill not in ("zero", "mean"):
-            raise ValueError(f"fill must be 'zero' or 'mean', got {self.fill!r}")
+    def __init__(self, *, noise=0.05, scale=(0.8, 1.2), wander=0.1, warp=0.2, crop=0.9,
+                 mask=0.1, p=0.8, anchor=None, fill="zero"):
+        self.noise = noise
+        self.scale = scale
+        self.wander = wander
+        self.warp = warp
+        self.crop = crop
+        self.mask = mask
+        self.p = p
+        self.anchor = anchor
+        self.fill = fill
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Augment a batch of beats (B, C, L); returns a new tensor of the same shape,
@@ -622,8 +696,8 @@ class ECGAugment:
                 start, step = _crop_window(b, n, self.crop, generator, dev, on=gate())
                 pos = start + step * pos
             out = resample(out, pos)
-        if self.scale != (1, 1):
-            lo, hi = self.scale
+        lo, hi = self.scale
+        if (lo, hi) != (1, 1):
             factor = lo + (hi - lo) * _rand((b, 1, 1), generator, dev)
             out = out * (1 + (factor - 1) * gate()).to(out.dtype)
         if self.wander > 0:
@@ -634,3 +708,55 @@ class ECGAugment:
         if self.mask > 0:
             out = _fill(out, _segment_mask(b, n, self.mask, generator, dev, on=gate()), self.fill)
         return out.to(x.dtype)
+
+
+class TimeWarp(_Transform):
+    """BeatGAN's training augmentation: every beat's time axis warped (:func:`time_warp`).
+
+    The ``time_warp`` parameter of :class:`~beatdetect.SIBeatGANDetector`: each training
+    batch is replaced by warped copies of its beats before the step. Unlike
+    :class:`ECGAugment` there is no gate: every beat is warped.
+
+    Parameters
+    ----------
+    strength : float in [0, 1], default=0.2
+        Standard deviation of the log local speed. 0 returns the batch itself and draws
+        no random numbers, so ``TimeWarp(strength=0)`` trains exactly as no warp at all.
+    n_knots : int >= 2, default=4
+        Number of random speed values along the beat.
+    anchor : float in [0, 1] or None, default=None
+        Relative position kept fixed, e.g. ``140 / 319`` for the R peak of BeatGAN's
+        windows. None lets it move.
+
+    See Also
+    --------
+    ECGAugment : the contrastive views, of which a time warp is one transform.
+
+    Examples
+    --------
+    >>> import torch
+    >>> warp = TimeWarp(strength=0.3).validate()
+    >>> warp
+    TimeWarp(strength=0.3)
+    >>> x = torch.linspace(0, 1, 320).repeat(2, 1, 1)  # a ramp: (2, 1, 320)
+    >>> y = warp(x, torch.Generator().manual_seed(0))
+    >>> bool(torch.equal(y, time_warp(x, 0.3, torch.Generator().manual_seed(0))))
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "strength": [Interval(Real, 0, 1, closed="both")],
+        "n_knots": [Interval(Integral, 2, None, closed="left")],
+        "anchor": [Interval(Real, 0, 1, closed="both"), None],
+    }
+
+    def __init__(self, *, strength=0.2, n_knots=4, anchor=None):
+        self.strength = strength
+        self.n_knots = n_knots
+        self.anchor = anchor
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Warp a batch of beats (B, C, L); ``x`` itself when ``strength`` is 0."""
+        if not self.strength:
+            return x
+        return time_warp(x, self.strength, generator, n_knots=self.n_knots, anchor=self.anchor)

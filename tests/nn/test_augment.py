@@ -8,9 +8,11 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.base import clone
 
 from beatdetect.nn.augment import (
     ECGAugment,
+    TimeWarp,
     amplitude_scale,
     baseline_wander,
     gaussian_noise,
@@ -32,6 +34,7 @@ TRANSFORMS = {
     "mask": lambda x, g: time_mask(x, 0.1, g),
     "mask_mean": lambda x, g: time_mask(x, 0.1, g, fill="mean"),
     "pipeline": lambda x, g: ECGAugment()(x, g),
+    "train_warp": lambda x, g: TimeWarp(strength=0.2)(x, g),
 }
 IDENTITIES = {
     "noise": lambda x, g: gaussian_noise(x, 0.0, g),
@@ -45,6 +48,7 @@ IDENTITIES = {
         noise=0, scale=(1, 1), wander=0, warp=0, crop=1, mask=0
     )(x, g),
     "pipeline_p0": lambda x, g: ECGAugment(p=0.0)(x, g),
+    "train_warp": lambda x, g: TimeWarp(strength=0.0)(x, g),
 }
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -303,17 +307,79 @@ def test_pipeline_crop_and_warp_compose_into_one_resampling():
     assert y.min() >= 0 and y.max() <= 319
 
 
-def test_pipeline_is_picklable_and_validates():
+def test_pipeline_is_picklable():
     aug = ECGAugment(noise=0.02, anchor=0.5)
     assert pickle.loads(pickle.dumps(aug)) == aug
-    with pytest.raises(ValueError, match="crop"):
-        ECGAugment(crop=0.0)
-    with pytest.raises(ValueError, match="scale"):
-        ECGAugment(scale=(1.2, 0.8))
-    with pytest.raises(ValueError, match="p must"):
-        ECGAugment(p=1.5)
-    with pytest.raises(ValueError, match="noise"):
-        ECGAugment(noise=-0.1)
+
+
+# ----------------------------------------------------------------------------- parameters
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda: ECGAugment(crop=0.0), "'crop' parameter of ECGAugment"),
+    (lambda: ECGAugment(scale=(1.2, 0.8)), "'scale' parameter of ECGAugment must be a pair"),
+    (lambda: ECGAugment(scale=(0.0, 1.0)), "'scale'"),
+    (lambda: ECGAugment(scale=(0.8, 1.2, 1.5)), "'scale'"),
+    (lambda: ECGAugment(scale=(True, 2)), "'scale'"),
+    (lambda: ECGAugment(scale=0.2), "'scale'"),
+    (lambda: ECGAugment(p=1.5), "'p' parameter"),
+    (lambda: ECGAugment(noise=-0.1), "'noise' parameter"),
+    (lambda: ECGAugment(noise="0.1"), "'noise' parameter"),
+    (lambda: ECGAugment(mask=1.1), "'mask' parameter"),
+    (lambda: ECGAugment(anchor=2.0), "'anchor' parameter"),
+    (lambda: ECGAugment(fill="nan"), "'fill' parameter"),
+    (lambda: TimeWarp(strength=-0.1), "'strength' parameter of TimeWarp"),
+    (lambda: TimeWarp(strength=1.5), "'strength' parameter of TimeWarp"),
+    (lambda: TimeWarp(n_knots=1), "'n_knots' parameter"),
+    (lambda: TimeWarp(anchor=-0.5), "'anchor' parameter"),
+])
+def test_validate_names_the_bad_field(make, match):
+    transform = make()  # the constructor only stores (scikit-learn's convention)
+    with pytest.raises(ValueError, match=match):
+        transform.validate()
+
+
+def test_validate_returns_the_object_and_accepts_the_limits():
+    aug = ECGAugment(scale=[1, 1], crop=1, mask=0, p=0, anchor=None)
+    assert aug.validate() is aug
+    assert TimeWarp(strength=0, anchor=1.0).validate().strength == 0
+
+
+def test_scikit_learn_parameter_protocol():
+    aug = ECGAugment(noise=0.1)
+    assert aug.get_params() == {"noise": 0.1, "scale": (0.8, 1.2), "wander": 0.1, "warp": 0.2,
+                                "crop": 0.9, "mask": 0.1, "p": 0.8, "anchor": None,
+                                "fill": "zero"}
+    assert aug.set_params(warp=0.0, crop=1.0) is aug and (aug.warp, aug.crop) == (0.0, 1.0)
+    with pytest.raises(ValueError, match="Invalid parameter 'strength'"):
+        aug.set_params(strength=0.1)
+    copy = clone(aug)
+    assert copy == aug and copy is not aug
+    assert repr(aug) == "ECGAugment(crop=1.0, noise=0.1, warp=0.0)"
+    assert repr(ECGAugment()) == "ECGAugment()"
+    assert repr(TimeWarp(strength=0.3, anchor=0.5)) == "TimeWarp(anchor=0.5, strength=0.3)"
+
+
+def test_equality_is_by_type_and_fields():
+    assert ECGAugment() == ECGAugment(scale=(0.8, 1.2))
+    assert ECGAugment() != ECGAugment(noise=0.0)
+    assert ECGAugment(warp=0.2) != TimeWarp(strength=0.2)
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(ECGAugment())  # mutable through set_params
+
+
+def test_time_warp_object_is_the_time_warp_function():
+    x = beats(8)
+    expected = time_warp(x, 0.3, gen(0), n_knots=6, anchor=140 / 319)
+    got = TimeWarp(strength=0.3, n_knots=6, anchor=140 / 319)(x, gen(0))
+    assert torch.equal(got, expected)
+
+
+def test_zero_strength_time_warp_draws_nothing():
+    # So TimeWarp(strength=0) trains exactly as no warp: the trainer's stream is untouched.
+    x, g = beats(4), gen(0)
+    assert TimeWarp(strength=0.0)(x, g) is x
+    assert torch.equal(torch.rand(3, generator=g), torch.rand(3, generator=gen(0)))
 
 
 def test_generator_on_cpu_gives_same_result_as_data_device():
