@@ -158,11 +158,9 @@ class SIBeatGANDetector(BaseBeatDetector):
     kd_temperature : float, default=4.0
         Softening temperature ``T`` (FRSKD and Hinton et al. use 4).
     w_feat : float, default=0.1
-        Weight of the attention-transfer feature distillation, history column ``feat``. The
-        attention-transfer loss lies in [0, 2] per level while BeatGAN's reconstruction
-        loss is about 0.01 once trained; at weight 1 it dominated the generator's loss (with
-        the self-teacher, one MIT-BIH trial: AUC 0.899 against 0.940 at 0.1 and 0.947 for
-        BeatGAN), hence the smaller default.
+        Weight of the attention-transfer feature distillation, history column ``feat``.
+        Small because that loss lies in [0, 2] per level while the reconstruction loss is
+        about 0.01 once trained (the measurement behind it: the Self-improvement page).
     self_teacher_width : int or None, default=None
         Channels of the self-teacher's refined maps; None is ``2 * base_filters``.
     teacher_filters : int or None, default=None
@@ -238,7 +236,7 @@ class SIBeatGANDetector(BaseBeatDetector):
         Epochs run.
     n_discriminator_resets_ : int
         How often the discriminator was re-initialised after its loss collapsed.
-    training_precision_ : {"float32", "bfloat16", "float16"}
+    training_precision_ : {"float32", "bfloat16"}
         Arithmetic of the training forward passes (``mixed_precision`` resolved on the
         device that trained).
     n_leads_, beat_length_ : int

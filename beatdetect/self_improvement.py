@@ -81,32 +81,10 @@ seeded ``torch.Generator`` rather than the trainer's, so switching a term on doe
 the shuffling of the batches. Together with detached teachers, a term with weight 0 leaves
 the student's training bit for bit identical to BeatGAN's.
 
-Measured, small
----------------
-Six MIT-BIH records (106 119 200 208 221 233), trained on 3000 normal beats, tested on 3000
-held-out normal beats and the 4434 other beats (anomalies, mostly V), 3 epochs,
-``base_filters=16``, ``lr=1e-3``, CPU float32, seeds 0 and 1, default weights. AUC:
-
-=============================  ===============  ======  ====================
-variant                        seed 0 / seed 1  mean    paired vs BeatGAN
-=============================  ===============  ======  ====================
-BeatGAN                        0.9881 / 0.9911  0.9896
-+ distill="teacher"            0.9902 / 0.9910  0.9906  +0.0021 / -0.0001
-+ distill="self"               0.9866 / 0.9889  0.9877  -0.0014 / -0.0022
-+ contrastive                  0.9893 / 0.9920  0.9907  +0.0013 / +0.0009
-+ both (self, contrastive)     0.9910 / 0.9927  0.9918  +0.0029 / +0.0016
-BeatGAN, 8 filters             0.8870 / 0.9285  0.9078
-8-filter student of the 16     0.9437 / 0.9725  0.9581  +0.0567 / +0.0440 (vs
-                                                        8 filters alone)
-=============================  ===============  ======  ====================
-
-Near the ceiling of this easy subset, the same-size terms move AUC by less than 0.003, within
-what two seeds resolve. The self-teacher reconstructs no better than its student
-(``st_rec`` 0.0045 against ``rec`` 0.0042 at seed 0), so ``kd`` stays near 0.0003: a
-reconstruction model has no "dark knowledge" beyond its reconstruction, and a teacher only
-helps when it reconstructs better, as the bigger frozen teacher does for a small student.
-The comparison on the whole database (fold 0 of the intra-patient protocol, 10,000 training
-beats, five seeds) is on the Self-improvement page of the documentation.
+Measurements
+------------
+What the terms did to AUC on MIT-BIH, at which budgets and over how many seeds, is on the
+Self-improvement page of the documentation.
 
 References
 ----------

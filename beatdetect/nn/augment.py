@@ -2,9 +2,7 @@
 
 Every transform takes a batch of beats ``x`` of shape (B, C, L) and an optional
 ``torch.Generator`` and returns a new tensor of the same shape, dtype and device. All random
-parameters are drawn per beat in one vectorised call (no Python loop over beats): the full
-six-transform :class:`ECGAugment` takes about 0.8 ms on a (64, 1, 320) batch on one core of
-a slow, shared CPU, a third of it drawing the Gaussian noise. Timing
+parameters are drawn per beat in one vectorised call (no Python loop over beats). Timing
 transforms (warp, crop, mask) are shared across leads so the leads stay synchronous;
 wander phase and noise are drawn per lead.
 
@@ -27,29 +25,10 @@ sync-free GPU training pass a generator on the data's device, e.g.
 the data's device is used.
 Arithmetic runs in at least float32 (bfloat16/float16 inputs are upcast, then cast back).
 
-Why not ``ecg-augmentations``. The PyPI package ``ecg-augmentations`` (1.0.1) was evaluated
-first. It is good: batched, torch-only, seeded through a ``torch.Generator``, GPU-capable,
-and it has most of what we need (``GaussianNoise``, ``AmplitudeScale``, ``BaselineWander``,
-``RandomTimeWarp``, ``RandomResizedCrop``, ``TimeMask``). We still keep our own ~200 lines
-because
-
-- its per-transform probability gate branches in Python on ``chosen.all()`` /
-  ``chosen.any()`` and uses boolean-mask indexing, i.e. one or two host-device
-  synchronisations per transform per call on CUDA even with a CUDA generator, and a random
-  stream whose consumption
-  depends on how many beats were gated; here a gated-off beat simply gets the neutral
-  parameter (factor 1, amplitude 0, ...) by arithmetic on (B, 1, 1) tensors, and the
-  number of random draws per call is fixed;
-- its noise is specified only as an SNR relative to each lead's power, and wander, masks
-  and shifts in seconds and Hz with a sampling rate; our beats are fixed windows scaled to
-  about [-1, 1], where absolute strengths (noise std, wander amplitude) and fractions of the
-  window are the natural, dataset-independent units;
-- crop and warp are two resamplings there (each linear interpolation low-passes the beat a
-  little); here they are composed into a single resampling of the original beat, and the
-  warp can keep the R peak fixed (``anchor``), as BeatGAN's augmentation does;
-- the equivalent six-transform ``Compose`` took about 2.2 ms on a (64, 1, 320) batch on
-  one core, against about 0.8 ms here (same machine, same run); and it would be one more
-  runtime dependency (not in ``pyproject.toml``) for code this small.
+The library keeps these ~200 lines rather than depend on the PyPI package
+``ecg-augmentations``, because its probability gates synchronise with the GPU and its
+strengths are in SNR, seconds and Hz rather than the fixed, [-1, 1]-scaled windows used
+here; the comparison is on the Self-improvement page of the documentation.
 
 BeatGAN's time warping. Zhou et al. (2019) add augmented copies of each training beat
 offline (three per beat in their "time-warping x3" result): in each half of the window
