@@ -324,15 +324,38 @@ def test_distill_true_means_self_teacher(beats):
 
 
 def test_grid_search_over_term_weights(beats):
+    """Every grid point is fitted with its weights and scored anomaly-positive; the search
+    refits the one with the best mean AUC, with those weights in effect."""
     train, test = beats
     X = np.concatenate([train.X[:192], test.X[:100]])
     y = np.concatenate([np.ones(192, dtype=int), test.y[:100]])
     det = SIBeatGANDetector(**{**SMALL, "max_epochs": 1}, distill="self", contrastive=True)
-    search = GridSearchCV(det, {"w_kd": [0.0, 2.0], "w_con": [0.5]}, scoring=SCORERS,
-                          refit="auc", cv=NormalOnlyKFold(n_splits=2, random_state=0)).fit(X, y)
-    assert set(search.cv_results_["param_w_kd"]) == {0.0, 2.0}
-    assert search.best_estimator_.w_con == 0.5
-
+    grid = {"w_kd": [0.0, 2.0], "w_con": [0.0, 0.5]}
+    cv = NormalOnlyKFold(n_splits=2, random_state=0)
+    search = GridSearchCV(det, grid, scoring=SCORERS, refit="auc", cv=cv).fit(X, y)
+    results = search.cv_results_
+    assert sorted((p["w_kd"], p["w_con"]) for p in results["params"]) == \
+        [(0.0, 0.0), (0.0, 0.5), (2.0, 0.0), (2.0, 0.5)]
+    # A split's AUC is the anomaly-positive AUC of a detector fitted on that split's normal
+    # training beats with the candidate's weights. Each differs from 0.5, so an inverted
+    # scorer (1 - AUC) would not match. (One epoch: the AUCs test the mechanics only.)
+    train_idx, test_idx = next(cv.split(X, y))
+    scores = []
+    for k, params in enumerate(results["params"]):
+        fitted = clone(det).set_params(**params).fit(X[train_idx])
+        scores.append(fitted.score_samples(X[test_idx]))
+        auc = anomaly_roc_auc(y[test_idx], scores[-1])
+        assert results["split0_test_auc"][k] == pytest.approx(auc, abs=1e-12)
+        assert abs(auc - 0.5) > 0.01
+    # The weights reach training: every candidate is a different model.
+    assert all(not np.array_equal(a, b) for i, a in enumerate(scores) for b in scores[:i])
+    # Refit: the candidate with the best mean AUC, and its weights reach the training.
+    best = int(np.argmax(results["mean_test_auc"]))
+    assert search.best_params_ == results["params"][best]
+    refit = search.best_estimator_
+    assert (refit.w_kd, refit.w_con) == (search.best_params_["w_kd"], search.best_params_["w_con"])
+    last = refit.history_[-1]
+    assert (last["kd"] > 0) == (refit.w_kd > 0) and (last["con_d"] > 0) == (refit.w_con > 0)
 
 
 def test_grid_search_over_the_views_fields(beats):
