@@ -29,7 +29,7 @@ from beatdetect.nn.augment import ECGAugment, TimeWarp
 # about the GAN's mechanics; the fused score of the defaults is tested in test_scoring.py.
 SMALL = dict(base_filters=8, latent_dim=16, lr=1e-3, lr_schedule="constant", max_epochs=5,
              batch_size=32, w_adv=0.1, mixed_precision=False, device="cpu", memory=None,
-             w_rhythm=0.0, recording_template=False, random_state=0)
+             w_reconstruction=1.0, w_rhythm=0.0, recording_template=False, random_state=0)
 
 
 @pytest.fixture(scope="module")

@@ -59,7 +59,7 @@ def small_detectors():
         # BeatGAN's own score (reconstruction error only) passes every check.
         SIBeatGANDetector(
             max_epochs=2, base_filters=4, n_layers=2, latent_dim=4, batch_size=32,
-            mixed_precision=False, device="cpu", random_state=0, memory=None,
+            mixed_precision=False, device="cpu", random_state=0, memory=None, w_reconstruction=1.0,
             w_rhythm=0.0, recording_template=False,
         ),
         KNNDetector(),

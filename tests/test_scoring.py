@@ -38,7 +38,8 @@ def premature():
 
 @pytest.fixture(scope="module")
 def sibeatgan(beats):
-    return SIBeatGANDetector(**SMALL).fit(beats[0].X)
+    """Both model parts: BeatGAN's reconstruction error and the memory bank."""
+    return SIBeatGANDetector(**SMALL, w_reconstruction=1.0).fit(beats[0].X)
 
 
 @pytest.mark.parametrize("make", [lambda: KNNDetector(recording_template=True),
@@ -108,19 +109,29 @@ def test_score_components_add_up_to_the_score(sibeatgan, beats, premature):
                                   sibeatgan.score_samples(X, groups=groups, rr=rr))
 
 
-def test_default_sibeatgan_holds_out_reference_beats_and_keeps_a_memory(sibeatgan, beats):
+def test_defaults_score_by_memory_and_context_and_still_train_the_networks(beats):
+    train, test = beats
+    det = SIBeatGANDetector(**SMALL).fit(train.X)
+    assert det.w_reconstruction == 0.0 and set(det.score_references_) == {"memory"}
+    assert set(det.score_components(test.X)) == {"memory", "morphology", "anomaly"}
+    assert det.explain(test.X[:2]).shape == (2, 1, 320)  # the GAN serves explanations
+    assert anomaly_roc_auc(test.y, det.score_samples(test.X)) > 0.95
+
+
+def test_fused_sibeatgan_holds_out_reference_beats_and_keeps_a_memory(sibeatgan, beats):
     train, test = beats
     assert set(sibeatgan.score_references_) == {"reconstruction", "memory"}
     # validation_fraction = 0.1 of 600 beats never trained on: the references' beats
     assert len(sibeatgan.memory_bank_) == 540 and sibeatgan.memory_bank_.n_dims == 32
     assert anomaly_roc_auc(test.y, sibeatgan.score_samples(test.X)) > 0.95
-    det = SIBeatGANDetector(**SMALL, memory_size=100).fit(train.X)
+    det = SIBeatGANDetector(**SMALL, memory_size=100, w_reconstruction=1.0).fit(train.X)
     assert len(det.memory_bank_) == 100
 
 
 def test_plain_beatgan_score_is_the_reconstruction_error(beats):
     train, test = beats
-    det = SIBeatGANDetector(**SMALL, memory=None, w_rhythm=0.0, recording_template=False)
+    det = SIBeatGANDetector(**SMALL, memory=None, w_reconstruction=1.0, w_rhythm=0.0,
+                            recording_template=False)
     det.fit(train.X)
     assert det.score_references_ == {} and det.memory_bank_ is None
     np.testing.assert_array_equal(-det.score_samples(test.X),

@@ -23,8 +23,8 @@ from beatdetect.training import GANTrainer, StepContext
 #: As in test_detector.py: a small network with a higher learning rate.
 # BeatGAN's own score and schedule: these tests are about what the terms do to the networks.
 SMALL = dict(base_filters=8, latent_dim=16, lr=1e-3, lr_schedule="constant", max_epochs=5,
-             batch_size=32, mixed_precision=False, device="cpu", memory=None, w_rhythm=0.0,
-             recording_template=False, random_state=0)
+             batch_size=32, mixed_precision=False, device="cpu", memory=None,
+             w_reconstruction=1.0, w_rhythm=0.0, recording_template=False, random_state=0)
 #: Both flags on, every term: self-teacher distillation, contrastive on D and G.
 FULL = dict(distill="self", contrastive=True, contrastive_on="both")
 CFG = BeatGANConfig(n_leads=1, length=320, base_filters=8, latent_dim=16)
