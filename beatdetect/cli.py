@@ -197,7 +197,7 @@ def cmd_benchmark(args) -> int:
         out, preset, params=parse_model_params(args.param), data_home=args.data_home,
         records=args.records, cache_dir=args.cache_dir, download=not args.no_download,
         n_jobs=args.n_jobs, scheduler=args.scheduler, plots=not args.no_plots,
-        progress=not args.quiet,
+        progress=not args.quiet, order=args.order,
     )
     print(result.markdown)
     resumed = f", {result.n_skipped} resumed from earlier runs" if result.n_skipped else ""
@@ -250,8 +250,9 @@ def _check_detector(det) -> None:
 def cmd_fit(args) -> int:
     from . import datasets
     from .detector import SIBeatGANDetector
+    from .persistence import params_from_data
 
-    params = dict(parse_assignment(p) for p in args.param or ())
+    params = params_from_data(dict(parse_assignment(p) for p in args.param or ()))
     params.setdefault("max_epochs", args.epochs)
     params.setdefault("random_state", args.seed)
     params.setdefault("verbose", 0 if args.quiet else 1)
@@ -458,6 +459,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "one per core)")
     bench.add_argument("--scheduler", metavar="ADDRESS",
                        help="run the jobs on a Dask cluster, e.g. tcp://10.0.0.5:8786")
+    bench.add_argument("--order", choices=("split", "model"), default="split",
+                       help="run every model of a split before the next split (default), "
+                            "or one model on every split before the next model, so that an "
+                            "interrupted long run leaves whole rows")
     bench.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     bench.add_argument("--quiet", action="store_true", help="no progress bars or notes")
     bench.set_defaults(func=cmd_benchmark)

@@ -344,6 +344,41 @@ def _upgraded_params(params: dict) -> dict:
     return params
 
 
+def params_from_data(params: dict) -> dict:
+    """SIBeatGANDetector parameters written as plain data, as the constructor takes them.
+
+    A command line (``--param``), a JSON results file or a model file can only hold plain
+    values: ``augment={"ECGAugment": {field: value}}`` and ``time_warp={"TimeWarp": {...}}``
+    become those objects, and a number ``time_warp=s`` means ``TimeWarp(strength=s)`` (0:
+    no warp). Other parameters pass through unchanged.
+
+    Parameters
+    ----------
+    params : dict
+
+    Returns
+    -------
+    params : dict
+
+    Raises
+    ------
+    ValueError
+        An object parameter whose data names another class or unknown fields.
+
+    Examples
+    --------
+    >>> params_from_data({"time_warp": 0.2, "augment": {"ECGAugment": {"noise": 0.1}}})
+    {'time_warp': TimeWarp(), 'augment': ECGAugment(noise=0.1)}
+    """
+    params = dict(params)
+    strength = params.get("time_warp")
+    if _is_real(strength):
+        params["time_warp"] = None if strength == 0 else TimeWarp(strength=strength)
+    for name in OBJECT_PARAMS.keys() & params.keys():
+        params[name] = _loaded_object(name, params[name])
+    return params
+
+
 def _loaded_object(name: str, data):
     """The object of parameter ``name`` from its saved ``{class name: fields}``.
 

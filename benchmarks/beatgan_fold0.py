@@ -21,6 +21,7 @@ import torch
 from beatdetect import SIBeatGANDetector
 from beatdetect.datasets import intra_patient_split, load_mitbih
 from beatdetect.metrics import anomaly_average_precision, anomaly_roc_auc, per_class_scores
+from beatdetect.persistence import params_from_data
 
 
 def main(argv=None):
@@ -42,7 +43,7 @@ def main(argv=None):
     if args.max_train is not None and args.max_train < len(train):
         train = np.sort(np.random.default_rng(args.seed).choice(train, args.max_train, False))
     params = {"max_epochs": args.epochs, "random_state": args.seed, "verbose": 1,
-              **json.loads(args.params)}
+              **params_from_data(json.loads(args.params))}
     det = SIBeatGANDetector(**params)
     tic = time.perf_counter()
     det.fit(data.X[train])

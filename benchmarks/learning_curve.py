@@ -24,6 +24,7 @@ from beatdetect import SIBeatGANDetector
 from beatdetect.datasets import intra_patient_split, load_mitbih
 from beatdetect.inference import reconstruction_errors
 from beatdetect.metrics import anomaly_average_precision, anomaly_roc_auc, per_class_scores
+from beatdetect.persistence import params_from_data
 
 
 def main(argv=None):
@@ -41,7 +42,7 @@ def main(argv=None):
     train, test = intra_patient_split(data, fold=args.fold)
     if args.max_train is not None and args.max_train < len(train):
         train = np.sort(np.random.default_rng(args.seed).choice(train, args.max_train, False))
-    params = {"max_epochs": args.epochs, **json.loads(args.params)}
+    params = {"max_epochs": args.epochs, **params_from_data(json.loads(args.params))}
     if params.get("early_stopping"):
         # Record the held-out reconstruction error of every epoch without stopping, to
         # show which epoch label-free early stopping would keep.

@@ -98,7 +98,8 @@ def test_feature_names_of_a_dataframe_survive_save_and_load(beats, tmp_path):
 
 def test_file_written_before_the_fused_score_loads_as_plain_beatgan(beats, tmp_path):
     """The format's first version: its parameters only, no references, groups or memory."""
-    plain = dict(TINY, memory=None, w_rhythm=0.0, recording_template=False)
+    plain = dict(TINY, memory=None, w_reconstruction=1.0, w_rhythm=0.0,
+                 recording_template=False)
     det = SIBeatGANDetector(**plain).fit(beats[:80])
     metadata, state, tensors = read(det.save(tmp_path / "new.safetensors"))
     assert not any(name.startswith("memory.") for name in tensors)
@@ -590,3 +591,20 @@ def test_load_leaves_the_global_torch_rng_alone(tmp_path):
     state = torch.get_rng_state()
     SIBeatGANDetector.load(path)
     assert torch.equal(state, torch.get_rng_state())
+
+
+def test_params_from_data_builds_the_object_parameters():
+    from beatdetect.baselines import make_detector
+    from beatdetect.nn.augment import ECGAugment, TimeWarp
+    from beatdetect.persistence import params_from_data
+
+    params = params_from_data({"time_warp": 0.2, "augment": {"ECGAugment": {"noise": 0.1}},
+                               "w_adv": 0.5})
+    assert params == {"time_warp": TimeWarp(strength=0.2),
+                      "augment": ECGAugment(noise=0.1), "w_adv": 0.5}
+    assert params_from_data({"time_warp": 0})["time_warp"] is None
+    # The benchmark and the command line build detectors from such data.
+    det = make_detector("sibeatgan", time_warp={"TimeWarp": {"strength": 0.3}})
+    assert det.time_warp == TimeWarp(strength=0.3)
+    with pytest.raises(ValueError, match="ECGAugment"):
+        params_from_data({"augment": {"TimeWarp": {}}})

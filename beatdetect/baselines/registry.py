@@ -27,8 +27,13 @@ BASELINES = {
 
 def _sibeatgan():
     from ..detector import SIBeatGANDetector
+    from ..persistence import params_from_data
 
-    return SIBeatGANDetector
+    def build(**params):
+        # Parameters from a command line or a results file are plain data.
+        return SIBeatGANDetector(**params_from_data(params))
+
+    return build
 
 
 #: Detectors that live outside this package, imported only when asked for.
@@ -55,7 +60,10 @@ def make_detector(name: str, **params):
         One of :func:`detector_names`: a key of :data:`BASELINES` or ``"sibeatgan"``
         (:class:`~beatdetect.SIBeatGANDetector`). Case-insensitive.
     **params
-        Keyword parameters of the detector's constructor.
+        Keyword parameters of the detector's constructor. For ``"sibeatgan"`` the object
+        parameters may be given as plain data (``time_warp=0.2``,
+        ``augment={"ECGAugment": {"noise": 0.1}}``, see
+        :func:`beatdetect.persistence.params_from_data`).
 
     Returns
     -------
