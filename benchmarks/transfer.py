@@ -52,11 +52,22 @@ CONDITIONS = (
 #: Models and their parameters (SI-BeatGAN at its defaults; the references beside it).
 MODELS = {
     "sibeatgan": {},
+    "sibeatgan_rec": {"w_reconstruction": 1.0},  # BeatGAN's reconstruction error fused in
     "knn": {},
     "knn_context": dict(KNN_CONTEXT),
     "template": {},
     "pca": {},
 }
+
+
+def cpu_model() -> str:
+    """The CPU's model name (timings and float32/bfloat16 training depend on it)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            return next(line.split(":", 1)[1].strip() for line in fh
+                        if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
 
 
 def resampled_beats(path: Path, fs: int, lead: str):
@@ -81,7 +92,7 @@ def main(argv=None):
     parser.add_argument("--max-train", type=int, default=5000)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     args = parser.parse_args(argv)
 
     home = get_data_home(args.data_home)
@@ -92,7 +103,7 @@ def main(argv=None):
     done = {(r["seed"], r["model"], r["condition"]) for r in results["rows"]}
     results["meta"] = {"max_train": args.max_train, "epochs": args.epochs,
                        "train": "normal beats of DS1, MLII, 360 Hz", "test": "all beats of DS2",
-                       "cpu": platform.processor() or platform.machine()}
+                       "cpu": cpu_model()}
 
     train_data = load_mitbih(home, records=DS1_RECORDS, verbose=False)
     normal = np.flatnonzero(train_data.y == 1)
@@ -114,7 +125,7 @@ def main(argv=None):
             if all((seed, model, label) in done for label, _, _ in CONDITIONS):
                 continue
             params = dict(MODELS[model])
-            detector = "knn" if model == "knn_context" else model
+            detector = {"knn_context": "knn", "sibeatgan_rec": "sibeatgan"}.get(model, model)
             det = make_detector(detector, **params)
             if "random_state" in det.get_params():
                 det.set_params(random_state=seed)
