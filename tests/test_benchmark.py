@@ -480,3 +480,14 @@ def test_order_model_runs_one_model_on_every_split_first(synthetic, tmp_path):
     with pytest.raises(ValueError, match="order must be"):
         run_benchmark(tmp_path / "x", "quick", order="random",
                       **_synthetic_kwargs(synthetic, models=["pca"], params=None, folds=(0,)))
+
+
+def test_a_planned_baseline_without_runs_yet_is_noted_not_an_error(synthetic, tmp_path):
+    run_benchmark(tmp_path / "run", "quick",
+                  **_synthetic_kwargs(synthetic, models=["pca"], params=None, folds=(0,)))
+    results = load_results(tmp_path / "run")
+    results["meta"]["models"].append(["later", "iforest"])  # planned, not run yet
+    text = render_markdown(results, baseline="later")
+    assert "Paired differences from `later`: none yet" in text
+    with pytest.raises(ValueError, match="No run of baseline 'typo'"):
+        render_markdown(results, baseline="typo")

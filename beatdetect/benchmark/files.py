@@ -213,7 +213,7 @@ def update_readme(readme, results_path=None, *, baseline=None, check: bool = Fal
     ----------
     readme : path-like
     results_path : path-like, optional
-        Results file of the ``results`` sections, instead of the one their marker names.
+        Results file of the ``results`` sections whose marker names none.
     baseline : str or list of str, optional
         Baselines of the ``results`` sections, instead of their marker's (see
         :func:`~beatdetect.benchmark.render_markdown`).
@@ -231,7 +231,7 @@ def update_readme(readme, results_path=None, *, baseline=None, check: bool = Fal
     for kind in SECTION_KINDS:
         for match in section_pattern(kind).finditer(text):
             path = match.group("path")
-            if kind == "results" and results_path is not None:
+            if path is None and kind == "results" and results_path is not None:
                 path = Path(results_path)
             elif path is None:
                 raise ValueError(f"Name the results file in the start marker of the {kind} "

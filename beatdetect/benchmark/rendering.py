@@ -178,7 +178,10 @@ def baseline_labels(baseline) -> list[str]:
     return list(dict.fromkeys(label for label in labels if label))
 
 
-def _paired_table(rows: list[dict], baseline: str) -> list[str]:
+def _paired_table(rows: list[dict], baseline: str, planned=()) -> list[str]:
+    if baseline in planned and not any(r["model"] == baseline for r in rows):
+        # A run still in progress: the baseline's jobs come later in its plan.
+        return ["", f"Paired differences from `{baseline}`: none yet, it has no finished run."]
     lines = ["", f"Paired differences from `{baseline}` (same protocol, fold and seed; mean ± "
              "sample standard deviation over the pairs):", ""]
     lines.append("| protocol | model | pairs | ΔAUC | ΔAP | AUC higher in |")
@@ -243,8 +246,9 @@ def render_markdown(results: dict, baseline=None) -> str:
     for g in groups:
         cells = [_fmt(g[f"{m}_{c}"]) for m in ("auc", "ap") for c in CLASSES]
         lines.append(f"| {g['protocol']} | {g['model']} | " + " | ".join(cells) + " |")
+    planned = [model[0] for model in results.get("meta", {}).get("models", [])]
     for label in baseline_labels(baseline):
-        lines += _paired_table(results.get("rows", []), label)
+        lines += _paired_table(results.get("rows", []), label, planned)
     return "\n".join(lines) + "\n"
 
 
