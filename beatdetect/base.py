@@ -162,7 +162,7 @@ class BaseBeatDetector(OutlierMixin, BaseEstimator):
         groups, rr = check_groups(groups, len(X3)), check_rr(rr, len(X3))
         self._fit(X3)
         self.fit_groups_ = None if groups is None else sorted({str(g) for g in groups})
-        raw = self._score_components(X3, groups, training=True)
+        raw = self._score_components(X3, groups)
         self.score_references_ = self._fit_references(X3, groups, rr, raw) \
             if self._standardizes() else {}
         self.offset_ = self._offset_from_scores(
@@ -272,13 +272,13 @@ class BaseBeatDetector(OutlierMixin, BaseEstimator):
     def _anomaly_score(self, X):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _score_components(self, X, groups=None, *, training: bool = False) -> dict:
+    def _score_components(self, X, groups=None) -> dict:
         """Raw anomaly scores of the model's parts by name; one part, ``"model"``, here.
 
         ``groups`` is for detectors whose own score is about recordings (the template
-        baseline); others ignore it. ``training=True`` when ``X`` are the training beats
-        just fitted: a detector that stores them (nearest neighbours) scores each against
-        the *other* training beats there, so thresholds and references are not zero.
+        baseline); others ignore it. A detector that stores its training beats (nearest
+        neighbours) scores each of them against the *other* training beats, in ``fit``
+        and afterwards, so thresholds and references are not zero.
         """
         return {"model": self._anomaly_score(X)}
 

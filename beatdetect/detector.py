@@ -19,7 +19,7 @@ from ._device import DeviceOption, autocast_dtype, resolve_device
 from .base import CONTEXT_PARAMETERS, BaseBeatDetector
 from .context import ScoreReference
 from .inference import iter_reconstructions, reconstruction_errors, reconstructions
-from .memory import MemoryBank, PCAProjection
+from .memory import MemoryBank, PCAProjection, beat_fingerprints
 from .nn.augment import ECGAugment, TimeWarp
 from .nn.networks import BeatGANConfig, Discriminator, Generator, pad_beats
 from .training import GANTrainer
@@ -212,7 +212,9 @@ class SIBeatGANDetector(BaseBeatDetector):
         Space of the memory bank of training beats: ``"input"`` the beats themselves;
         ``"latent"`` the generator's code; ``"discriminator"`` the discriminator's last
         feature map, averaged over time (the representation ``contrastive=True`` trains).
-        Each is projected on its 32 principal components. None: no memory bank.
+        Each is projected on its 32 principal components. None: no memory bank. A beat
+        that is one of the bank's (bit for bit) is scored against the other entries
+        (leave-one-out), in ``fit`` and afterwards alike.
     memory_size : int, default=20000
         Most training beats kept in the bank (a seeded subsample); scoring cost grows with
         it.
@@ -519,7 +521,7 @@ class SIBeatGANDetector(BaseBeatDetector):
         held_out = np.zeros(len(X), dtype=bool)
         held_out[self._held_out_index] = True
         if self.memory is not None and self.w_memory:
-            self._build_memory(X[~held_out], np.flatnonzero(~held_out), seed)
+            self._build_memory(X[~held_out], seed)
         if not self._standardizes():
             return self
         # References from beats the networks and the bank never saw: scores of training
@@ -530,16 +532,16 @@ class SIBeatGANDetector(BaseBeatDetector):
         }
         return self
 
-    def _build_memory(self, X, index, seed: int) -> None:
-        """Memory bank of at most ``memory_size`` of the beats ``X`` (positions ``index``)."""
+    def _build_memory(self, X, seed: int) -> None:
+        """Memory bank of at most ``memory_size`` of the beats ``X``."""
         keep = np.arange(len(X))
         if len(X) > self.memory_size:
             rng = np.random.default_rng(_derived_seed(seed, 30))
             keep = np.sort(rng.choice(len(X), self.memory_size, replace=False))
         features = self._memory_features(X[keep])
         self.memory_projection_ = PCAProjection.fit(features, MEMORY_DIMS)
-        self.memory_bank_ = MemoryBank(self.memory_projection_.transform(features))
-        self._bank_index = index[keep]  # positions in fit's X, for leave-one-out
+        self.memory_bank_ = MemoryBank(self.memory_projection_.transform(features),
+                                       fingerprints=beat_fingerprints(X[keep]))
 
     def _model_references(self, X, raw: dict) -> dict:
         return dict(self._held_out_references)
@@ -614,15 +616,15 @@ class SIBeatGANDetector(BaseBeatDetector):
         return {"reconstruction": self.w_reconstruction,
                 "memory": self.w_memory if self.memory is not None else 0.0}
 
-    def _score_components(self, X, groups=None, *, training=False) -> dict:
+    def _score_components(self, X, groups=None) -> dict:
         weights = self._component_weights()
         parts = {}
         if weights["reconstruction"]:
             parts["reconstruction"] = self._anomaly_score(X)
         if weights["memory"] and self.memory_bank_ is not None:
-            exclude = np.isin(np.arange(len(X)), self._bank_index) if training else None
+            # Beats of the bank are scored leave-one-out, in fit and afterwards alike.
             parts["memory"] = self.memory_bank_.distances(
-                self._embed(X), k=self.n_neighbors, exclude_nearest=exclude)
+                self._embed(X), k=self.n_neighbors, fingerprints=beat_fingerprints(X))
         return parts
 
     def _anomaly_score(self, X):

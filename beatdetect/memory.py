@@ -7,6 +7,12 @@ embeddings as one float32 tensor (saved with the model as a tensor, no pickle) a
 neighbours by brute force, one matrix product per chunk of queries:
 ``||q - b||^2 = ||q||^2 - 2 q.b + ||b||^2``, which runs at the speed of the BLAS.
 :class:`PCAProjection` maps beats to the bank's space when the bank holds beats themselves.
+
+A beat that is itself in the bank would find itself at distance 0. The bank keeps a
+fingerprint of each of its beats (:func:`beat_fingerprints`), so a query that *is* one of
+them is scored leave-one-out, against the other entries: the training beats get the same
+score whether ``fit`` computes it (to set the threshold) or ``score_samples`` does later,
+and ``predict`` on the training beats flags ``contamination`` of them.
 """
 
 from __future__ import annotations
@@ -14,11 +20,68 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["MemoryBank", "PCAProjection"]
+__all__ = ["MemoryBank", "PCAProjection", "beat_fingerprints", "fingerprint_members"]
 
 #: Queries per chunk of the distance computation: a (chunk, bank) float64 block of
 #: 1024 x 20,000 is 160 MB, small enough to stay cheap and large enough for a fast GEMM.
 QUERY_CHUNK = 1024
+
+#: Seed of the fingerprints' multipliers: fixed, so saved fingerprints stay valid.
+_FINGERPRINT_SEED = 20190810
+
+
+def beat_fingerprints(beats) -> np.ndarray:
+    """A 64-bit fingerprint of each beat's exact float32 values.
+
+    Equal beats (bit for bit, as float32) get equal fingerprints; beats that differ in any
+    value get different ones, except with a chance of about 2**-64: the fingerprint is
+    ``sum_i w_i * m_i mod 2**64`` over the beat's 32-bit words ``w_i`` and fixed random odd
+    multipliers ``m_i``, and a single differing word can never cancel (an odd multiplier of
+    a nonzero 32-bit difference is nonzero modulo 2**64).
+
+    Parameters
+    ----------
+    beats : array-like of shape (n, ...)
+        Cast to float32 and flattened per beat.
+
+    Returns
+    -------
+    fingerprints : ndarray of shape (n,), uint64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> beats = np.array([[0.0, 1.0], [0.0, 1.0], [0.0, 1.5]])
+    >>> fp = beat_fingerprints(beats)
+    >>> bool(fp[0] == fp[1]), bool(fp[0] == fp[2])
+    (True, False)
+    """
+    beats = np.asarray(beats, dtype=np.float32)
+    words = np.ascontiguousarray(beats.reshape(len(beats), -1)).view(np.uint32)
+    multipliers = np.random.default_rng(_FINGERPRINT_SEED).integers(
+        0, 2**63, size=words.shape[1], dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    out = np.empty(len(words), dtype=np.uint64)
+    for start in range(0, len(words), QUERY_CHUNK):  # bounded uint64 copies
+        # Integer matrix-vector product: wraps modulo 2**64, as intended.
+        out[start:start + QUERY_CHUNK] = \
+            words[start:start + QUERY_CHUNK].astype(np.uint64) @ multipliers
+    return out
+
+
+def fingerprint_members(known, fingerprints) -> np.ndarray:
+    """Which ``fingerprints`` are among the sorted fingerprints ``known``, a bool array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fingerprint_members(np.array([2, 5], np.uint64), np.array([5, 3], np.uint64)).tolist()
+    [True, False]
+    """
+    fingerprints = np.asarray(fingerprints, dtype=np.uint64)
+    if len(known) == 0:
+        return np.zeros(fingerprints.shape, dtype=bool)
+    at = np.searchsorted(known, fingerprints).clip(max=len(known) - 1)
+    return known[at] == fingerprints
 
 
 class PCAProjection:
@@ -91,26 +154,24 @@ class MemoryBank:
     [2.5]
     """
 
-    def __init__(self, embeddings):
+    def __init__(self, embeddings, fingerprints=None):
         bank = torch.as_tensor(np.asarray(embeddings, dtype=np.float32))
         if bank.ndim != 2 or len(bank) == 0:
             raise ValueError("A memory bank needs a non-empty (n, d) array, got "
                              f"{tuple(bank.shape)}.")
         self.bank = bank.contiguous()
+        self.fingerprints = None
+        if fingerprints is not None:
+            fingerprints = np.asarray(fingerprints, dtype=np.uint64)
+            if fingerprints.shape != (len(bank),):
+                raise ValueError(f"{fingerprints.shape} fingerprints for a bank of "
+                                 f"{len(bank)} entries.")
+            self.fingerprints = np.sort(fingerprints)
         # Distances in float64: a beat at (nearly) zero distance from a bank entry would
         # otherwise get sqrt(float32 rounding), which changes with the chunking. The bank
         # has few dimensions, so the float64 product stays cheap.
         self._bank64 = self.bank.double()
         self._sq_norms = self._bank64.pow(2).sum(dim=1)  # (n_bank,)
-
-    @classmethod
-    def from_sample(cls, embeddings: np.ndarray, size: int, seed: int) -> MemoryBank:
-        """A bank of at most ``size`` embeddings drawn without replacement (seeded)."""
-        embeddings = np.asarray(embeddings)
-        if len(embeddings) > size:
-            keep = np.random.default_rng(seed).choice(len(embeddings), size, replace=False)
-            embeddings = embeddings[np.sort(keep)]
-        return cls(embeddings)
 
     def __len__(self) -> int:
         return len(self.bank)
@@ -120,7 +181,7 @@ class MemoryBank:
         return int(self.bank.shape[1])
 
     @torch.inference_mode()
-    def distances(self, queries, k: int = 1, exclude_nearest=None) -> np.ndarray:
+    def distances(self, queries, k: int = 1, fingerprints=None) -> np.ndarray:
         """Mean Euclidean distance of each query to its ``k`` nearest bank embeddings.
 
         Parameters
@@ -128,9 +189,11 @@ class MemoryBank:
         queries : array-like of shape (n, n_dims)
         k : int, default=1
             Neighbours averaged (capped at the bank's size).
-        exclude_nearest : array-like of bool of shape (n,), optional
-            Queries that are themselves in the bank: their nearest entry (themselves) is
-            skipped, giving leave-one-out distances.
+        fingerprints : array-like of shape (n,), optional
+            :func:`beat_fingerprints` of the queries' beats. A query whose fingerprint is
+            one of the bank's is that bank entry itself: its nearest entry (itself) is
+            skipped, giving its leave-one-out distance. Ignored by a bank without
+            fingerprints.
 
         Returns
         -------
@@ -141,12 +204,8 @@ class MemoryBank:
             raise ValueError(f"Queries must have shape (n, {self.n_dims}), got "
                              f"{tuple(queries.shape)}.")
         k = max(1, min(int(k), len(self.bank)))
-        skip = None
-        if exclude_nearest is not None:
-            skip = torch.as_tensor(np.asarray(exclude_nearest, dtype=bool))
-            k_search = min(k + 1, len(self.bank))
-        else:
-            k_search = k
+        skip = self._members(fingerprints, len(queries))
+        k_search = k if skip is None else min(k + 1, len(self.bank))
         out = np.empty(len(queries), dtype=np.float64)
         for start in range(0, len(queries), QUERY_CHUNK):
             q = queries[start:start + QUERY_CHUNK]
@@ -165,9 +224,27 @@ class MemoryBank:
             out[start:start + len(q)] = distance.double().numpy()
         return out
 
+    def _members(self, fingerprints, n: int):
+        """Which queries are bank entries (a bool tensor), or None if none can be."""
+        if fingerprints is None or self.fingerprints is None:
+            return None
+        fingerprints = np.asarray(fingerprints, dtype=np.uint64)
+        if fingerprints.shape != (n,):
+            raise ValueError(f"{fingerprints.shape} fingerprints for {n} queries.")
+        member = fingerprint_members(self.fingerprints, fingerprints)
+        return torch.from_numpy(member) if member.any() else None
+
     def to_tensors(self, prefix: str) -> dict[str, torch.Tensor]:
-        return {f"{prefix}bank": self.bank.clone()}
+        tensors = {f"{prefix}bank": self.bank.clone()}
+        if self.fingerprints is not None:
+            # safetensors has no unsigned 64-bit type in torch: stored as their int64 bits.
+            tensors[f"{prefix}fingerprints"] = torch.from_numpy(
+                self.fingerprints.view(np.int64).copy())
+        return tensors
 
     @classmethod
     def from_tensors(cls, tensors: dict, prefix: str) -> MemoryBank:
-        return cls(tensors[f"{prefix}bank"].numpy())
+        fingerprints = tensors.get(f"{prefix}fingerprints")
+        if fingerprints is not None:
+            fingerprints = fingerprints.numpy().view(np.uint64)
+        return cls(tensors[f"{prefix}bank"].numpy(), fingerprints)

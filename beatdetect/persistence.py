@@ -3,7 +3,9 @@
 The format (tag ``beatdetect.SIBeatGANDetector/1``) is one safetensors file: the tensors of
 the generator (``generator.*``), the discriminator (``discriminator.*``) and, when the
 detector has one, the memory bank and its projection (``memory.bank``, ``memory.mean``,
-``memory.components``); and in the header's metadata a JSON object ``state`` with the
+``memory.components``, and ``memory.fingerprints``, the bank's beat fingerprints, which
+files saved before them lack: their bank's own beats are then not scored leave-one-out);
+and in the header's metadata a JSON object ``state`` with the
 constructor parameters (``"params"``) and the fitted attributes (``"fitted"``). A parameter
 that holds an object (``augment``, ``time_warp``) is saved as plain data, its class name
 and its fields: ``{"ECGAugment": {"noise": 0.05, "scale": [0.8, 1.2], ...}}``. Files
@@ -98,6 +100,9 @@ PRECISIONS = ("float32", "bfloat16", "float16")
 SCORE_PARTS = ("reconstruction", "memory", "recording", "rhythm")
 #: Tensor names of the memory bank and of its projection.
 MEMORY_TENSORS = ("memory.bank", "memory.mean", "memory.components")
+#: The bank's beat fingerprints (int64 bits of uint64), absent from files saved before them;
+#: without them the bank's own beats are not scored leave-one-out.
+MEMORY_FINGERPRINTS = "memory.fingerprints"
 #: dtypes as the safetensors header spells them.
 _HEADER_DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.float16: "F16",
                   torch.bfloat16: "BF16", torch.int64: "I64", torch.int32: "I32"}
@@ -554,7 +559,8 @@ def _check_tensor_specs(detector, cfg: BeatGANConfig, network_specs: dict,
     """Every tensor's name, shape and dtype (``specs``) against the networks' and memory's."""
     expected = {name: (shape, _HEADER_DTYPES[dtype])
                 for name, (shape, dtype) in network_specs.items()}
-    memory = {name: specs[name] for name in MEMORY_TENSORS if name in specs}
+    memory = {name: specs[name] for name in (*MEMORY_TENSORS, MEMORY_FINGERPRINTS)
+              if name in specs}
     network = {name: spec for name, spec in specs.items() if name not in memory}
     problems = [f"missing tensor {name!r}" for name in expected if name not in network]
     problems += [f"unexpected tensor {name!r}" for name in network if name not in expected]
@@ -580,9 +586,11 @@ def _check_tensor_specs(detector, cfg: BeatGANConfig, network_specs: dict,
     if missing:
         raise ModelFileError(f"missing tensors {missing} of the memory bank "
                              f"(memory={detector.memory!r}).")
-    wrong_dtype = [name for name, (_, dtype) in memory.items() if dtype != "F32"]
+    wrong_dtype = [name for name, (_, dtype) in memory.items()
+                   if dtype != ("I64" if name == MEMORY_FINGERPRINTS else "F32")]
     if wrong_dtype:
-        raise ModelFileError(f"memory tensors {wrong_dtype} must be F32.")
+        raise ModelFileError(f"memory tensors {wrong_dtype} must be F32 ({MEMORY_FINGERPRINTS!r}"
+                             " I64).")
     bank, mean, components = (memory[name][0] for name in MEMORY_TENSORS)
     space = _memory_space_dims(detector, cfg)
     # Shapes PCAProjection.fit and MemoryBank give: components (k, space) with
@@ -596,6 +604,11 @@ def _check_tensor_specs(detector, cfg: BeatGANConfig, network_specs: dict,
             f"components {list(components)}; expected bank (rows, k) with 1 <= rows <= "
             f"memory_size = {detector.memory_size}, mean ({space},) and components "
             f"(k, {space}) with 1 <= k <= min({space}, rows) for memory={detector.memory!r}."
+        )
+    if MEMORY_FINGERPRINTS in memory and list(memory[MEMORY_FINGERPRINTS][0]) != [bank[0]]:
+        raise ModelFileError(
+            f"tensor {MEMORY_FINGERPRINTS!r} has shape {list(memory[MEMORY_FINGERPRINTS][0])}, "
+            f"expected [{bank[0]}] (one fingerprint per row of the bank)."
         )
 
 

@@ -19,27 +19,6 @@ from beatdetect.baselines import (
 )
 from beatdetect.nn.augment import ECGAugment, TimeWarp
 
-#: Why detectors with a memory of their training beats fail two checks, by design: each
-#: training beat is its own nearest neighbour (distance 0) when scored again, while
-#: ``offset_`` is set on leave-one-out scores, as beats unseen in fit will be scored. So
-#: ``predict`` on the training beats flags fewer than ``contamination`` of them, and
-#: ``fit_predict`` (which is ``fit(X).predict(X)``) likewise. Setting the threshold on the
-#: self-distances instead would flag most new beats.
-MEMORY_XFAIL = (
-    "a memory of the training beats scores each training beat against itself (distance 0); "
-    "offset_ is set on leave-one-out scores, as unseen beats are scored"
-)
-
-
-def expected_failures(estimator) -> dict:
-    """The checks a detector fails by design, with the reason (see MEMORY_XFAIL)."""
-    memory = isinstance(estimator, KNNDetector) or (
-        isinstance(estimator, SIBeatGANDetector) and estimator.memory is not None
-        and estimator.w_memory > 0)
-    if not memory:
-        return {}
-    return {"check_outliers_train": MEMORY_XFAIL, "check_outliers_fit_predict": MEMORY_XFAIL}
-
 
 def small_detectors():
     """Configurations small enough for the ~50 checks to run in seconds each."""
@@ -77,6 +56,6 @@ def small_detectors():
     ]
 
 
-@parametrize_with_checks(small_detectors(), expected_failed_checks=expected_failures)
+@parametrize_with_checks(small_detectors())
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

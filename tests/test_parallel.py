@@ -80,7 +80,8 @@ def test_dask_workers_run_jobs_single_threaded(cluster):
 
 def test_benchmark_on_dask_equals_local_run(cluster, beats, tmp_path):
     kwargs = dict(models=["sibeatgan", "pca", "iforest"], params={"sibeatgan": TINY},
-                  data=beats, folds=(0, 1), seeds=(0,), epochs=2, max_train=150,
+                  data=beats, protocols=("intra",), folds=(0, 1),
+                  seeds=(0,), epochs=2, max_train=150,
                   plots=False, progress=False)
     local = run_benchmark(tmp_path / "local", "quick", **kwargs)
     remote = run_benchmark(tmp_path / "dask", "quick", scheduler=cluster.scheduler_address,

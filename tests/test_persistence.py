@@ -341,6 +341,10 @@ def _extra(tensors):
     tensors["payload"] = torch.zeros(10)
 
 
+def _short_fingerprints(tensors):
+    tensors["memory.fingerprints"] = tensors["memory.fingerprints"][:-1].clone()
+
+
 BAD_TENSORS = {
     "dropped": (_drop, "missing tensor"),
     "renamed": (_rename, "unexpected tensor"),
@@ -350,6 +354,7 @@ BAD_TENSORS = {
     "memory bank dropped": (_drop_bank, r"missing tensors \['memory.bank'\]"),
     "memory bank of other dims": (_narrow_bank, "memory tensors have shapes"),
     "an extra tensor": (_extra, "unexpected tensor 'payload'"),
+    "fingerprints not one per bank row": (_short_fingerprints, "one fingerprint per row"),
 }
 
 
@@ -360,6 +365,18 @@ def test_bad_tensors_are_one_clear_error(saved, tmp_path, case):
     with pytest.raises(ModelFileError, match=match) as info:
         SIBeatGANDetector.load(path)
     assert str(path) in str(info.value)
+
+
+def test_file_without_fingerprints_loads_and_scores_bank_beats_against_themselves(
+        tiny, saved, beats, tmp_path):
+    """Files saved before the bank kept fingerprints: same scores for beats not in it."""
+    path = edited(saved, tmp_path, edit_tensors=lambda t: t.pop("memory.fingerprints"))
+    old = SIBeatGANDetector.load(path)
+    assert old.memory_bank_.fingerprints is None
+    unseen = beats[80:]
+    np.testing.assert_array_equal(old.score_samples(unseen), tiny.score_samples(unseen))
+    in_bank = old.score_components(beats[:80])["memory"]
+    assert np.median(in_bank) < np.median(tiny.score_components(beats[:80])["memory"])
 
 
 def test_memory_bank_larger_than_memory_size(saved, tmp_path):

@@ -9,6 +9,7 @@ from beatdetect import SIBeatGANDetector
 from beatdetect.baselines import KNNDetector, PCADetector, RecordingTemplateDetector
 from beatdetect.datasets import load_mitbih, make_synthetic_beats
 from beatdetect.inference import reconstruction_errors
+from beatdetect.memory import beat_fingerprints, fingerprint_members
 from beatdetect.metrics import anomaly_average_precision, anomaly_roc_auc
 
 #: A small SI-BeatGAN at its default scoring (reconstruction + memory bank + context).
@@ -126,6 +127,27 @@ def test_fused_sibeatgan_holds_out_reference_beats_and_keeps_a_memory(sibeatgan,
     assert anomaly_roc_auc(test.y, sibeatgan.score_samples(test.X)) > 0.95
     det = SIBeatGANDetector(**SMALL, memory_size=100, w_reconstruction=1.0).fit(train.X)
     assert len(det.memory_bank_) == 100
+
+
+@pytest.mark.parametrize("memory", ["input", "latent"])
+def test_training_beats_score_as_fit_scored_them_and_flag_contamination(beats, memory):
+    """Beats of the bank are scored leave-one-out when scored again, as fit did."""
+    X = beats[0].X[:300]
+    det = SIBeatGANDetector(**SMALL, memory=memory, contamination=0.1).fit(X)
+    assert (det.predict(X) == -1).mean() == pytest.approx(0.1, abs=0.01)
+    np.testing.assert_array_equal(det.fit_predict(X), det.predict(X))
+    if memory != "input":
+        return
+    bank, rows = det.memory_bank_, det.memory_projection_.transform(X.reshape(len(X), -1))
+    in_bank = fingerprint_members(bank.fingerprints, beat_fingerprints(X))
+    assert in_bank.sum() == len(bank) == 270  # the other 30 hold the references
+    itself = bank.distances(rows)
+    assert itself[in_bank].max() < 1e-5  # what a bank beat would get without the prints
+    loo = bank.distances(rows, fingerprints=beat_fingerprints(X))
+    assert loo[in_bank].min() > 0.05
+    np.testing.assert_array_equal(loo[~in_bank], itself[~in_bank])
+    order = np.argsort(det.score_components(X)["memory"], kind="stable")
+    np.testing.assert_array_equal(order, np.argsort(loo, kind="stable"))
 
 
 def test_plain_beatgan_score_is_the_reconstruction_error(beats):

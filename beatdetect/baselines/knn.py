@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from numbers import Integral
 
+import numpy as np
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval
 
 from ..base import CONTEXT_PARAMETERS, BaseBeatDetector
+from ..memory import beat_fingerprints, fingerprint_members
 from .flatten import flatten_beats
 
 __all__ = ["KNNDetector"]
@@ -48,6 +50,9 @@ class KNNDetector(BaseBeatDetector):
     ----------
     neighbors_ : sklearn.neighbors.NearestNeighbors
         Fitted on the flattened training beats.
+    train_fingerprints_ : ndarray of shape (n_train,), uint64
+        Sorted :func:`~beatdetect.memory.beat_fingerprints` of the training beats, to know
+        a training beat when it is scored.
     offset_ : float
         Threshold on ``score_samples``: ``decision_function = score_samples - offset_``.
     n_leads_, beat_length_ : int
@@ -57,9 +62,11 @@ class KNNDetector(BaseBeatDetector):
 
     Notes
     -----
-    The training beats score 0 against themselves, so ``contamination`` and the fused
-    score's reference use leave-one-out distances of the training beats (each beat's
-    distance to the *other* training beats).
+    A training beat would score 0 against itself, so a beat that is one of the training
+    beats (the same values, bit for bit) is scored leave-one-out, against the *other*
+    training beats: in ``fit`` (for ``contamination`` and the fused score's reference)
+    and in every later call, so ``predict`` on the training beats flags
+    ``contamination`` of them.
 
     Examples
     --------
@@ -98,16 +105,19 @@ class KNNDetector(BaseBeatDetector):
         params = {name: getattr(self, name) for name in _NEIGHBOR_PARAMS}
         params["n_neighbors"] = min(self.n_neighbors, len(X) - 1)
         self.neighbors_ = NearestNeighbors(**params).fit(flatten_beats(X))
+        self.train_fingerprints_ = np.sort(beat_fingerprints(X))
         return self
 
     def _anomaly_score(self, X):
-        distances, _ = self.neighbors_.kneighbors(flatten_beats(X))
-        return distances.mean(axis=1)
-
-    def _score_components(self, X, groups=None, *, training=False) -> dict:
-        if not training:
-            return super()._score_components(X, groups)
-        # Leave one out: column 0 is each training beat itself, at distance 0.
-        distances, _ = self.neighbors_.kneighbors(
-            flatten_beats(X), n_neighbors=self.neighbors_.n_neighbors + 1)
-        return {"model": distances[:, 1:].mean(axis=1)}
+        rows = flatten_beats(X)
+        member = fingerprint_members(self.train_fingerprints_, beat_fingerprints(X))
+        out = np.empty(len(rows), dtype=np.float64)
+        if (~member).any():
+            distances, _ = self.neighbors_.kneighbors(rows[~member])
+            out[~member] = distances.mean(axis=1)
+        if member.any():
+            # Leave one out: column 0 is the training beat itself, at distance 0.
+            distances, _ = self.neighbors_.kneighbors(
+                rows[member], n_neighbors=self.neighbors_.n_neighbors + 1)
+            out[member] = distances[:, 1:].mean(axis=1)
+        return out

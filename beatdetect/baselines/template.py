@@ -78,7 +78,7 @@ class RecordingTemplateDetector(BaseBeatDetector):
     def _anomaly_score(self, X):
         return np.mean((X - self.template_) ** 2, axis=(1, 2), dtype=np.float64)
 
-    def _score_components(self, X, groups=None, *, training=False) -> dict:
+    def _score_components(self, X, groups=None) -> dict:
         if groups is None:
             return super()._score_components(X)
         return {"model": template_distances(X, groups)}
