@@ -280,14 +280,19 @@ def test_pipeline_clone_and_grid_search(beats):
     train, test = beats
     X = np.concatenate([train.X[:768], test.X])
     y = np.concatenate([np.ones(768, dtype=int), test.y])
-    # ~460 normal training beats per fold in batches of 16: ~140 steps per fit.
-    pipe = make_pipeline(FunctionTransformer(), SIBeatGANDetector(**{**SMALL, "batch_size": 16}))
+    # The default score (memory bank), which needs no long training: this is about the
+    # plumbing (clone, set_params through the pipeline, scorers, refit), not about w_adv.
+    det = SIBeatGANDetector(**{**SMALL, "max_epochs": 1, "memory": "input",
+                               "w_reconstruction": 0.0})
+    pipe = make_pipeline(FunctionTransformer(), det)
     search = GridSearchCV(
         pipe, {"sibeatgandetector__w_adv": [0.0, 1.0]}, scoring=SCORERS, refit="auc",
         cv=NormalOnlyKFold(n_splits=2, random_state=0),
     ).fit(X, y)
     assert set(search.cv_results_["param_sibeatgandetector__w_adv"]) == {0.0, 1.0}
-    assert search.best_score_ > 0.8
+    assert search.best_score_ > 0.95
+    assert search.best_estimator_[-1].w_adv == search.best_params_["sibeatgandetector__w_adv"]
+    assert search.best_estimator_[-1].n_iter_ == 1 and det.get_params()["w_adv"] == 0.1
     assert search.predict(X).shape == (len(X),)
 
 
@@ -469,7 +474,8 @@ def test_concurrent_scoring_matches_single_threaded(every_path, beats):
 @pytest.mark.slow  # trains the full-size network on 3,000 real beats: 1-2 minutes on a CPU
 @pytest.mark.realdata
 def test_ranks_real_ventricular_beats_above_held_out_normals(data_home, tmp_path):
-    """End to end on MIT-BIH: train on normal beats only, V beats must rank as anomalous."""
+    """End to end on MIT-BIH: trained on normal beats only, BeatGAN's own score (the
+    reconstruction error, no memory bank) must rank V beats as anomalous."""
     from beatdetect.datasets import load_mitbih
 
     data = load_mitbih(data_home, records=["106", "119", "208", "233"],
@@ -478,12 +484,13 @@ def test_ranks_real_ventricular_beats_above_held_out_normals(data_home, tmp_path
     normal = rng.permutation(np.flatnonzero(data.aami == "N"))
     train, held_out = normal[:3000], normal[3000:4000]
     ventricular = np.flatnonzero(data.aami == "V")
-    # 188 steps: BeatGAN's lr 1e-4 leaves this borderline (V AUC 0.886 in float32 on an AVX2
-    # CPU, above 0.9 in bfloat16 on AMX); lr 1e-3 annealed by the cosine schedule reaches
-    # 0.999 for seeds 0, 1 and 2. float32 makes the run the same on every CPU.
-    det = SIBeatGANDetector(max_epochs=4, lr=1e-3, lr_schedule="cosine", mixed_precision=False,
+    # 188 steps of lr 1e-3 annealed by the cosine schedule (the defaults): AUC 0.9991 and
+    # 0.9989 for seeds 0 and 1 (float32, AVX2 CPU); BeatGAN's lr 1e-4 left this borderline.
+    # float32 makes the run the same on every CPU.
+    det = SIBeatGANDetector(max_epochs=4, mixed_precision=False, memory=None,
+                            w_reconstruction=1.0, w_rhythm=0.0, recording_template=False,
                             random_state=0).fit(data.X[train])
     test = np.r_[held_out, ventricular]
     auc = anomaly_roc_auc(data.aami[test] == "V", det.score_samples(data.X[test]),
                           anomaly_label=True)
-    assert auc > 0.95
+    assert auc > 0.99

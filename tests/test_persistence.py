@@ -11,7 +11,6 @@ import json
 import math
 import os
 import random
-import time
 import warnings
 
 import numpy as np
@@ -417,10 +416,8 @@ def test_a_small_file_claiming_a_large_network_fails_before_building_it(
         saved, tmp_path, built_on, n_layers, match):
     path = edited(saved, tmp_path, edit_state=lambda state: state["params"].update(
         base_filters=1024, n_layers=n_layers))
-    start = time.perf_counter()
     with pytest.raises(ModelFileError, match=match):
         SIBeatGANDetector.load(path)
-    assert time.perf_counter() - start < 5.0
     assert set(built_on) <= {"meta"}  # shapes only: nothing built on the CPU
 
 
@@ -531,7 +528,6 @@ def test_fuzzed_files_load_and_score_or_raise_model_file_error(saved, beats, tmp
             else:
                 _mutate_tensors(new_tensors, rng)
         path = write(tmp_path / f"fuzz{trial}.safetensors", metadata, new_state, new_tensors)
-        start = time.perf_counter()
         try:
             det = SIBeatGANDetector.load(path)
         except ModelFileError:
@@ -542,7 +538,7 @@ def test_fuzzed_files_load_and_score_or_raise_model_file_error(saved, beats, tmp
                 warnings.simplefilter("ignore", RuntimeWarning)  # overflow of edited weights
                 scores = det.score_samples(beats)
             assert scores.shape == (len(beats),) and np.isfinite(scores).all(), trial
-        assert time.perf_counter() - start < 10.0, trial
+            assert sum(p.numel() for p in det.generator_.parameters()) <= persistence.MAX_WEIGHTS
         path.unlink()
     # Both outcomes happen: the mutations are neither all harmless nor all caught.
     assert outcomes["loaded"] > 0 and outcomes["refused"] > 0, outcomes

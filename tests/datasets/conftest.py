@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import shutil
 import stat
-import time
 from pathlib import Path
 
 import pytest
 
 from beatdetect.datasets import load_mitbih
+from beatdetect.datasets import mitbih as mitbih_module
 
 
 @pytest.fixture(autouse=True)
@@ -47,13 +47,16 @@ def copy_record(mitdb_dir, tmp_path):
 
 @pytest.fixture(scope="session")
 def full_load(data_home, tmp_path_factory):
-    """All 44 default records, cold (empty cache) then warm, with both load times."""
+    """All 44 default records, cold (empty cache), then warm with record reading disabled."""
     cache_dir = tmp_path_factory.mktemp("mitbih_cache")
-    start = time.perf_counter()
     cold = load_mitbih(data_home, cache_dir=cache_dir, verbose=False)
-    cold_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    warm = load_mitbih(data_home, cache_dir=cache_dir, verbose=False)
-    warm_seconds = time.perf_counter() - start
-    return {"cold": cold, "warm": warm, "cold_s": cold_seconds, "warm_s": warm_seconds,
-            "cache_dir": cache_dir}
+    read = []
+
+    def no_reading(path, *args, **kwargs):
+        read.append(path)
+        raise AssertionError(f"the warm load read record {path}")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mitbih_module, "beats_from_record", no_reading)
+        warm = load_mitbih(data_home, cache_dir=cache_dir, verbose=False)
+    return {"cold": cold, "warm": warm, "records_read_warm": read, "cache_dir": cache_dir}
