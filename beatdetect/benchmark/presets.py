@@ -114,8 +114,8 @@ class Preset:
 
 
 #: The budget presets. They change only the budget (and give the nearest-neighbour reference
-#: SI-BeatGAN's context); every detector keeps its own defaults. ``quick`` took 7 min 53 s for
-#: the whole command on a 2-core AMD EPYC (Zen 3, float32), preprocessing cache cold.
+#: SI-BeatGAN's context); every detector keeps its own defaults. ``quick`` took 7.4 min for
+#: the benchmark on a 2-core AMD EPYC (Zen 3, float32), from a fresh clone.
 PRESETS = {
     "quick": Preset(
         name="quick",
