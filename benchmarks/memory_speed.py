@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -26,19 +25,11 @@ import numpy as np
 import torch
 from sklearn.neighbors import NearestNeighbors
 
+from beatdetect.benchmark import cpu_model
 from beatdetect.datasets import load_mitbih
 from beatdetect.inference import reconstruction_errors
 from beatdetect.memory import MemoryBank, PCAProjection, beat_fingerprints
 from beatdetect.nn.networks import BeatGANConfig, Generator
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            return next(line.split(":", 1)[1].strip() for line in fh
-                        if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
 
 
 def best_rate(func, n_beats: int, repeats: int) -> float:
@@ -65,7 +56,7 @@ def main(argv=None):
     order = rng.permutation(len(rows))
     queries = rows[order[:args.queries]]
     pool = rows[order[args.queries:]]
-    results = {"cpu": cpu_name(), "torch": torch.__version__, "queries": len(queries),
+    results = {"cpu": cpu_model(), "torch": torch.__version__, "queries": len(queries),
                "rows": []}
     # The default generator, untrained: the weights do not change the time of a pass.
     generator = Generator(BeatGANConfig()).eval()

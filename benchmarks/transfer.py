@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from beatdetect.baselines import make_detector
+from beatdetect.benchmark import cpu_model
 from beatdetect.benchmark.presets import KNN_CONTEXT
 from beatdetect.datasets import (
     DS1_RECORDS,
@@ -59,15 +59,6 @@ MODELS = {
     "pca": {},
 }
 
-
-def cpu_model() -> str:
-    """The CPU's model name (timings and float32/bfloat16 training depend on it)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            return next(line.split(":", 1)[1].strip() for line in fh
-                        if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
 
 
 def resampled_beats(path: Path, fs: int, lead: str):

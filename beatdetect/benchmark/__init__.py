@@ -23,7 +23,7 @@ from .jobs import Job, ResultsStore, fit_and_score, plan_jobs
 from .presets import DEFAULT_MODELS, PRESETS, PROTOCOLS, Preset, get_preset
 from .protocols import load_benchmark_data, split_indices, subsample_train
 from .rendering import describe_budget, render_markdown
-from .runner import BenchmarkResult, run_benchmark
+from .runner import BenchmarkResult, cpu_model, run_benchmark
 from .statistics import paired_differences, summarize
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "BenchmarkResult",
     "Job",
     "Preset",
+    "cpu_model",
     "ResultsStore",
     "describe_budget",
     "fit_and_score",

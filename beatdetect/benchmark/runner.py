@@ -21,7 +21,7 @@ from .presets import get_preset
 from .protocols import data_fingerprint, load_benchmark_data, split_indices, subsample_train
 from .rendering import render_markdown
 
-__all__ = ["BenchmarkResult", "run_benchmark"]
+__all__ = ["BenchmarkResult", "cpu_model", "run_benchmark"]
 
 
 @dataclass
@@ -52,6 +52,22 @@ class BenchmarkResult:
     wall_seconds: float
 
 
+def cpu_model() -> str:
+    """The CPU's model name, recorded with every timing (speeds compare only on one CPU).
+
+    Examples
+    --------
+    >>> isinstance(cpu_model(), str)
+    True
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            return next(line.split(":", 1)[1].strip() for line in fh
+                        if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def _environment(threads_per_job: int) -> dict:
     import sklearn
     import torch
@@ -59,17 +75,10 @@ def _environment(threads_per_job: int) -> dict:
     from .. import __version__
     from .._device import cpu_supports_bf16
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            cpu = next((line.split(":", 1)[1].strip() for line in fh
-                        if line.startswith("model name")), cpu)
-    except OSError:
-        pass
     return {"beatdetect": __version__, "python": sys.version.split()[0],
             "numpy": np.__version__, "torch": torch.__version__,
             "scikit-learn": sklearn.__version__, "platform": platform.platform(),
-            "cpu": cpu, "cpu_bfloat16": cpu_supports_bf16(), "cpu_count": os.cpu_count(),
+            "cpu": cpu_model(), "cpu_bfloat16": cpu_supports_bf16(), "cpu_count": os.cpu_count(),
             "threads_per_job": threads_per_job}
 
 
