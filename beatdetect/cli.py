@@ -339,16 +339,25 @@ def low_auc_advice(auc: float) -> str | None:
             "recordings like this one, with the same --leads, before trusting the flags.")
 
 
-def load_model(path):
+def load_model(path, device=None):
     """A detector saved by ``beatdetect fit``; any failure becomes one clear ValueError.
 
     A random, truncated or edited file fails inside safetensors, JSON or torch with
-    whatever error comes first; the message names the file and what to do instead.
+    whatever error comes first; the message names the file and what to do instead. A
+    device this machine cannot use keeps its own message (which names ``--device``).
     """
     from .detector import SIBeatGANDetector
+    from .exceptions import ModelFileError
 
     try:
-        return SIBeatGANDetector.load(path)
+        return SIBeatGANDetector.load(path, device=device)
+    except ValueError as err:
+        if not isinstance(err, ModelFileError):  # the device: the file itself is fine
+            raise ValueError(f"{err} From the command line: --device cpu.") from None
+        raise ValueError(
+            f"Could not load the model {path}: it is not a model saved by `beatdetect fit`, "
+            f"or it is damaged ({type(err).__name__}: {err}). Train it again with "
+            "`beatdetect fit`.") from err
     except Exception as err:
         raise ValueError(
             f"Could not load the model {path}: it is not a model saved by `beatdetect fit`, "
@@ -366,7 +375,7 @@ def cmd_score(args) -> int:
     model = Path(args.model)
     if not model.is_file():
         raise FileNotFoundError(f"No model file {model}: train one with `beatdetect fit`.")
-    detector = load_model(model)
+    detector = load_model(model, args.device)
     path = resolve_record(args.record, args.data_home)
     out_csv = check_output_file(args.out_csv or f"{path.name}_scores.csv", "--out-csv")
     out_png = check_output_file(args.out_png or f"{path.name}_scores.png", "--out-png")
@@ -530,6 +539,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="leads to use (default: MLII when present, else the first ones)")
     score.add_argument("--duration", type=_positive_float, default=10.0, metavar="S",
                        help="seconds of ECG strip in the PNG (default: 10)")
+    score.add_argument("--device", metavar="DEVICE",
+                       help="score on this device ('auto', 'cpu', 'cuda' or 'cuda:N') instead "
+                            "of the one the model was trained with")
     _add_data_flags(score, download=False)
     score.add_argument("--quiet", action="store_true",
                        help="no note on stderr (the summary and AUC still print)")

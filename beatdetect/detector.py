@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import sys
 from numbers import Integral, Real
 from pathlib import Path
@@ -18,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._device import DeviceOption, autocast_dtype, resolve_device
 from .base import CONTEXT_PARAMETERS, BaseBeatDetector
 from .context import ScoreReference
-from .inference import iter_reconstructions, reconstruction_errors, reconstructions
+from .inference import iter_reconstructions, module_on, reconstruction_errors, reconstructions
 from .memory import MemoryBank, PCAProjection, beat_fingerprints
 from .nn.augment import ECGAugment, TimeWarp
 from .nn.networks import BeatGANConfig, Discriminator, Generator, pad_beats
@@ -595,22 +594,9 @@ class SIBeatGANDetector(BaseBeatDetector):
                 "progress": self.verbose >= 2}
 
     def _modules_on(self, device: torch.device):
-        """The fitted generator and discriminator, ready for inference on ``device``.
-
-        Scoring never moves or changes the fitted modules, so several threads can score
-        one detector at once and a fitted detector stays as ``fit`` (or ``load``) left it.
-        On the CPU, where they live in eval mode, they are used as they are (inference
-        only reads them). On another device each call gets its own copy there.
-        """
-        return self._module_on(self.generator_, device), \
-            self._module_on(self.discriminator_, device)
-
-    @staticmethod
-    def _module_on(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-        """``module`` itself on the CPU, else a copy of it on ``device`` (``module`` unmoved)."""
-        if device.type == "cpu":
-            return module
-        return copy.deepcopy(module).to(device)
+        """The fitted generator and discriminator, ready for inference on ``device``
+        (see :func:`~beatdetect.inference.module_on`: never moved, so thread-safe)."""
+        return module_on(self.generator_, device), module_on(self.discriminator_, device)
 
     def _component_weights(self) -> dict:
         return {"reconstruction": self.w_reconstruction,
@@ -630,7 +616,7 @@ class SIBeatGANDetector(BaseBeatDetector):
     def _anomaly_score(self, X):
         kwargs = self._inference_kwargs()
         if not self.score_feature_weight:
-            generator = self._module_on(self.generator_, kwargs["device"])
+            generator = module_on(self.generator_, kwargs["device"])
             return reconstruction_errors(generator, X, **kwargs)
         generator, discriminator = self._modules_on(kwargs["device"])
         return self._score_with_features(generator, discriminator, X, kwargs)
@@ -676,7 +662,7 @@ class SIBeatGANDetector(BaseBeatDetector):
         check_is_fitted(self)
         X3 = self._validate_beats(X, reset=False)
         kwargs = self._inference_kwargs()
-        return reconstructions(self._module_on(self.generator_, kwargs["device"]), X3,
+        return reconstructions(module_on(self.generator_, kwargs["device"]), X3,
                                **kwargs)
 
     def explain(self, X) -> np.ndarray:
@@ -727,7 +713,7 @@ class SIBeatGANDetector(BaseBeatDetector):
         return save_detector(self, path)
 
     @classmethod
-    def load(cls, path) -> SIBeatGANDetector:
+    def load(cls, path, *, device=None) -> SIBeatGANDetector:
         """Load a detector written by :meth:`save`. Reads tensors and JSON only: no code runs.
 
         The whole file is checked before anything large is built: its parameters (with the
@@ -738,11 +724,15 @@ class SIBeatGANDetector(BaseBeatDetector):
         Parameters
         ----------
         path : str or Path
+        device : {"auto", "cpu", "cuda"}, str or torch.device, optional
+            The device to score on, in place of the saved ``device`` parameter: e.g.
+            ``"cpu"`` for a model trained with ``device="cuda"``, on a machine without CUDA.
+            By default the saved parameter is kept.
 
         Returns
         -------
         detector : SIBeatGANDetector
-            Fitted, modules on the CPU in eval mode.
+            Fitted, modules on the CPU in eval mode (moved to ``device`` when it scores).
 
         Raises
         ------
@@ -751,7 +741,34 @@ class SIBeatGANDetector(BaseBeatDetector):
             names the file and the problem). A subclass of ``ValueError``.
         FileNotFoundError
             No file at ``path``.
+        ValueError
+            ``device`` is not a device, or the device to score on (given, or saved) is a
+            CUDA device and CUDA is not available here.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from beatdetect import SIBeatGANDetector
+        >>> from beatdetect.datasets import make_synthetic_beats
+        >>> X = make_synthetic_beats(n_normal=64, n_anomalous=0, random_state=0).X
+        >>> det = SIBeatGANDetector(base_filters=4, n_layers=2, latent_dim=4, max_epochs=1,
+        ...                         device="cpu", random_state=0).fit(X)
+        >>> path = det.save(pathlib.Path(tempfile.mkdtemp()) / "model.safetensors")
+        >>> SIBeatGANDetector.load(path, device="cpu").device
+        'cpu'
         """
         from .persistence import load_detector
 
-        return load_detector(cls, path)
+        if device is not None:
+            resolve_device(device)  # a bad device fails before the file is read
+        detector = load_detector(cls, path)
+        if device is not None:
+            detector.device = device
+        try:
+            resolve_device(detector.device)
+        except ValueError as err:
+            raise ValueError(
+                f"{path} was saved with device={detector.device!r}, which this machine "
+                f"cannot use ({err}) Load it with device='cpu' (or 'auto')."
+            ) from None
+        return detector

@@ -9,6 +9,7 @@ never the other way round.
 
 from __future__ import annotations
 
+import copy
 import sys
 from collections.abc import Iterator
 
@@ -29,9 +30,33 @@ INFERENCE_BATCH_SIZE = 256
 __all__ = [
     "INFERENCE_BATCH_SIZE",
     "iter_reconstructions",
+    "module_on",
     "reconstruction_errors",
     "reconstructions",
 ]
+
+
+def module_on(module: nn.Module, device: torch.device) -> nn.Module:
+    """A fitted ``module`` ready for inference on ``device``, leaving ``module`` unmoved.
+
+    Scoring never moves or changes a fitted module, so several threads can score one
+    detector at once and a fitted detector stays as ``fit`` (or ``load``) left it. On the
+    CPU, where fitted modules live in eval mode, ``module`` itself is returned (inference
+    only reads it); on another device, a copy of it there, one per call.
+
+    Parameters
+    ----------
+    module : nn.Module
+        A fitted network, on the CPU.
+    device : torch.device
+
+    Returns
+    -------
+    module : nn.Module
+    """
+    if device.type == "cpu":
+        return module
+    return copy.deepcopy(module).to(device)
 
 
 @torch.inference_mode()

@@ -327,6 +327,31 @@ def test_autoencoder_needs_two_beats():
         AutoencoderDetector(**AE_TINY).fit(np.zeros((1, 320), dtype=np.float32))
 
 
+def test_autoencoder_scoring_never_moves_or_changes_its_module(fit_once, beats, monkeypatch):
+    import copy
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("scoring changed the fitted module")
+
+    det = copy.deepcopy(fit_once("ae"))  # the patches stay on this copy
+    expected = det.score_samples(beats[1].X[:16])
+    for method in ("to", "cpu", "cuda", "train", "eval"):
+        monkeypatch.setattr(det.module_, method, forbidden)
+    np.testing.assert_array_equal(det.score_samples(beats[1].X[:16]), expected)
+    assert det.reconstruct(beats[1].X[:4]).shape == (4, 1, beats[1].X.shape[-1])
+
+
+def test_autoencoder_concurrent_scoring_matches_single_threaded(fit_once, beats):
+    from concurrent.futures import ThreadPoolExecutor
+
+    det, X = fit_once("ae"), beats[1].X
+    expected = det.score_samples(X)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: det.score_samples(X), range(8)))
+    for scores in results:
+        np.testing.assert_array_equal(scores, expected)
+
+
 class _LinearAutoencoder(nn.Module):
     """A plug-in module: flatten, bottleneck, unflatten."""
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from beatdetect import SIBeatGANDetector
 from beatdetect.benchmark import load_results, render_markdown
@@ -354,6 +355,22 @@ def test_score_with_a_file_that_is_not_a_model(capsys, tmp_path, tiny_model):
         assert code == 1 and err.count("\n") == 1, path
         assert err.startswith(f"beatdetect score: error: Could not load the model {path}: it is "
                               "not a model saved by `beatdetect fit`, or it is damaged (")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_score_a_model_trained_on_cuda_needs_device_cpu(capsys, tmp_path, tiny_model,
+                                                        monkeypatch):
+    det = SIBeatGANDetector.load(tiny_model)
+    det.device = "cuda"  # as saved on a GPU machine; the weights are the same
+    cuda_model = det.save(tmp_path / "cuda.safetensors")
+    _no_training(monkeypatch)
+    code, _, err = run(capsys, "score", "100", "--model", cuda_model)
+    assert code == 1 and err.count("\n") == 1
+    assert "saved with device='cuda'" in err and err.rstrip().endswith("--device cpu.")
+    # With --device cpu the model loads: scoring goes on to read the record (forbidden here).
+    code, _, err = run(capsys, "score", "100", "--model", cuda_model, "--device", "cpu",
+                       "--out-csv", tmp_path / "s.csv", "--out-png", tmp_path / "s.png")
+    assert code != 0 and "before any beat is read" in err and "device" not in err
 
 
 def test_fit_with_an_unknown_device_fails_before_reading_beats(capsys, tmp_path, monkeypatch):

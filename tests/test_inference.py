@@ -12,6 +12,7 @@ import torch
 from beatdetect.inference import (
     INFERENCE_BATCH_SIZE,
     iter_reconstructions,
+    module_on,
     reconstruction_errors,
     reconstructions,
 )
@@ -89,3 +90,13 @@ def test_inference_does_not_import_the_training_engine():
     code = ("import sys, beatdetect.inference; "
             "sys.exit('beatdetect.training' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_module_on_the_cpu_is_the_module_and_elsewhere_a_copy():
+    module = Generator(BeatGANConfig(base_filters=4, n_layers=2, latent_dim=4)).eval()
+    assert module_on(module, torch.device("cpu")) is module
+    # "meta" stands for a GPU: any device other than the CPU gets a copy there.
+    moved = module_on(module, torch.device("meta"))
+    assert moved is not module
+    assert {p.device.type for p in moved.parameters()} == {"meta"}
+    assert {p.device.type for p in module.parameters()} == {"cpu"}

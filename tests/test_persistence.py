@@ -79,6 +79,25 @@ def test_round_trip_scores_identically(tiny, saved, beats):
     np.testing.assert_array_equal(loaded.score_samples(beats), tiny.score_samples(beats))
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_file_trained_on_cuda_loads_on_a_cpu_only_machine_with_device_cpu(tiny, saved, beats,
+                                                                          tmp_path):
+    path = edited(saved, tmp_path, edit_state=_set("params", "device", value="cuda"))
+    # By default the saved device is kept, and this machine cannot use it: one clear error
+    # that names the way out.
+    with pytest.raises(ValueError, match=r"device='cuda'.*device='cpu'") as caught:
+        SIBeatGANDetector.load(path)
+    assert not isinstance(caught.value, ModelFileError)  # the file itself is fine
+    loaded = SIBeatGANDetector.load(path, device="cpu")
+    assert loaded.device == "cpu"
+    np.testing.assert_array_equal(loaded.score_samples(beats), tiny.score_samples(beats))
+
+
+def test_a_bad_device_fails_before_the_file_is_read(tmp_path):
+    with pytest.raises(ValueError, match="device must be"):
+        SIBeatGANDetector.load(tmp_path / "absent.safetensors", device="tpu")
+
+
 def test_feature_names_of_a_dataframe_survive_save_and_load(beats, tmp_path):
     pd = pytest.importorskip("pandas")
     columns = [f"t{i}" for i in range(beats.shape[-1])]
