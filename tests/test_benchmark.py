@@ -491,3 +491,25 @@ def test_a_planned_baseline_without_runs_yet_is_noted_not_an_error(synthetic, tm
     assert "Paired differences from `later`: none yet" in text
     with pytest.raises(ValueError, match="No run of baseline 'typo'"):
         render_markdown(results, baseline="typo")
+
+
+def test_evidence_script_plans_the_committed_journal_keys():
+    """``benchmarks/evidence_cpu.py`` resumes ``results/cpu``: every run reported in the
+    committed results is a job it plans (same labels, parameters, budget and beats), so a
+    rerun skips it."""
+    import importlib.util
+
+    from beatdetect.benchmark.jobs import plan_jobs
+    from beatdetect.benchmark.presets import PRESETS
+
+    spec = importlib.util.spec_from_file_location("evidence_cpu",
+                                                  REPO / "benchmarks" / "evidence_cpu.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    results = load_results(REPO / "results" / "cpu" / "results.json")
+    planned = plan_jobs(PRESETS["cpu"], script.MODELS, script.PARAMS,
+                        data_id=results["meta"]["data"]["fingerprint"])
+    reported = {row["key"] for row in results["rows"]}  # the journal's runs of this plan
+    assert len(planned) == 13 * (5 * 3 + 3)  # 13 labels, 5 folds x 3 seeds + inter x 3
+    assert reported <= {job.key for job in planned}
+    assert len(reported) >= 11 * 18  # 11 labels complete when this test was written
