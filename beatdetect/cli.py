@@ -351,14 +351,10 @@ def load_model(path, device=None):
 
     try:
         return SIBeatGANDetector.load(path, device=device)
-    except ValueError as err:
-        if not isinstance(err, ModelFileError):  # the device: the file itself is fine
-            raise ValueError(f"{err} From the command line: --device cpu.") from None
-        raise ValueError(
-            f"Could not load the model {path}: it is not a model saved by `beatdetect fit`, "
-            f"or it is damaged ({type(err).__name__}: {err}). Train it again with "
-            "`beatdetect fit`.") from err
     except Exception as err:
+        if isinstance(err, ValueError) and not isinstance(err, ModelFileError):
+            # The device: the file itself is fine.
+            raise ValueError(f"{err} From the command line: --device cpu.") from None
         raise ValueError(
             f"Could not load the model {path}: it is not a model saved by `beatdetect fit`, "
             f"or it is damaged ({type(err).__name__}: {err}). Train it again with "
