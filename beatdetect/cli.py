@@ -441,7 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "ocsvm, iforest, pyod; LABEL=NAME runs one under another label. "
                             "Default: the preset's models")
     bench.add_argument("--param", action="append", metavar="MODEL.KEY=VALUE",
-                       help="detector parameter (repeat), e.g. sibeatgan.w_adv=1.0")
+                       help="detector parameter (repeat), e.g. sibeatgan.w_adv=1.0 or "
+                            "sibeatgan.augment__noise=0.02")
     bench.add_argument("--protocol", action="append", choices=PROTOCOLS,
                        help="evaluation protocol (repeat); default: the preset's")
     bench.add_argument("--folds", nargs="+", type=int, metavar="K",
@@ -502,7 +503,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--epochs", type=_positive_int, default=10, metavar="N",
                      help="training epochs (default: 10)")
     fit.add_argument("--param", action="append", metavar="KEY=VALUE",
-                     help="SIBeatGANDetector parameter (repeat), e.g. w_adv=1.0")
+                     help="SIBeatGANDetector parameter (repeat), e.g. w_adv=1.0 or "
+                          "augment__noise=0.02")
     fit.add_argument("--seed", type=int, default=0, help="random_state (default: 0)")
     fit.add_argument("--max-beats", type=_positive_int, metavar="N",
                      help="train on a seeded subsample of N beats (seeded by --seed)")

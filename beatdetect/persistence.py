@@ -355,7 +355,10 @@ def params_from_data(params: dict) -> dict:
     A command line (``--param``), a JSON results file or a model file can only hold plain
     values: ``augment={"ECGAugment": {field: value}}`` and ``time_warp={"TimeWarp": {...}}``
     become those objects, and a number ``time_warp=s`` means ``TimeWarp(strength=s)`` (0:
-    no warp). Other parameters pass through unchanged.
+    no warp). A field alone, ``augment__noise=0.1`` as
+    :class:`~sklearn.model_selection.GridSearchCV` names it, changes that field of the
+    object given (or of the default object when none is). Other parameters pass through
+    unchanged.
 
     Parameters
     ----------
@@ -374,6 +377,8 @@ def params_from_data(params: dict) -> dict:
     --------
     >>> params_from_data({"time_warp": 0.2, "augment": {"ECGAugment": {"noise": 0.1}}})
     {'time_warp': TimeWarp(), 'augment': ECGAugment(noise=0.1)}
+    >>> params_from_data({"augment__warp": 0.0, "augment__mask": 0.0})
+    {'augment': ECGAugment(mask=0.0, warp=0.0)}
     """
     params = dict(params)
     strength = params.get("time_warp")
@@ -381,7 +386,34 @@ def params_from_data(params: dict) -> dict:
         params["time_warp"] = None if strength == 0 else TimeWarp(strength=strength)
     for name in OBJECT_PARAMS.keys() & params.keys():
         params[name] = _loaded_object(name, params[name])
+    fields: dict[str, dict] = {}
+    for key in [key for key in params if key.partition("__")[0] in OBJECT_PARAMS]:
+        name, _, field = key.partition("__")
+        if field:
+            fields.setdefault(name, {})[field] = params.pop(key)
+    for name, values in fields.items():
+        cls = OBJECT_PARAMS[name]
+        unknown = sorted(set(values) - set(cls._get_param_names()))
+        if unknown:
+            raise ValueError(f"{name}: {cls.__name__} has no field(s) {unknown}; its fields "
+                             f"are {', '.join(cls._get_param_names())}.")
+        base = params.get(name)
+        if not isinstance(base, cls):  # none given: the default object (None would be no warp)
+            base = cls()
+        params[name] = cls(**{**base.get_params(deep=False), **values})
     return params
+
+
+def nested_param_names() -> set[str]:
+    """The ``name__field`` forms :func:`params_from_data` takes, ``augment__noise`` and so on.
+
+    Examples
+    --------
+    >>> sorted(nested_param_names())[:2]
+    ['augment__anchor', 'augment__crop']
+    """
+    return {f"{name}__{field}" for name, cls in OBJECT_PARAMS.items()
+            for field in cls._get_param_names()}
 
 
 def _loaded_object(name: str, data):

@@ -92,6 +92,20 @@ def test_plan_jobs_order_params_and_keys():
     assert other_data[0].key != jobs[2].key
 
 
+def test_plan_jobs_takes_fields_of_object_parameters():
+    from beatdetect.benchmark.jobs import build_detector
+    from beatdetect.nn.augment import ECGAugment
+
+    preset = get_preset("quick", protocols=("intra",), folds=(0,), seeds=(0,))
+    (job,) = plan_jobs(preset, ["amp=sibeatgan"],
+                       {"amp": {"contrastive": True, "augment__warp": 0.0, "augment__crop": 1.0}})
+    assert job.params["augment__warp"] == 0.0  # kept as plain data: the key and results file
+    det = build_detector(job.detector, job.params, seed=0)
+    assert det.augment == ECGAugment(warp=0.0, crop=1.0)
+    with pytest.raises(ValueError, match=r"has no parameter\(s\) \['augment__gamma'\]"):
+        plan_jobs(preset, ["sibeatgan"], {"sibeatgan": {"augment__gamma": 1.0}})
+
+
 @pytest.mark.parametrize(
     ("models", "params", "match"),
     [(["lstm"], None, "Unknown detector 'lstm'. Known detectors: ae, iforest"),

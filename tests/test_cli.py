@@ -64,6 +64,10 @@ def test_fit_rejects_unknown_and_invalid_parameters(capsys, tmp_path, data_home)
     assert code == 1 and "SIBeatGANDetector has no parameter(s) ['depth']" in err
     code, _, err = run(capsys, *common, "--param", "lr=-1", "--epochs", "1")
     assert code == 1 and "'lr' parameter of SIBeatGANDetector must be" in err
+    code, _, err = run(capsys, *common, "--param", "augment__gamma=1")
+    assert code == 1 and "ECGAugment has no field(s) ['gamma']" in err
+    code, _, err = run(capsys, *common, "--param", "augment__crop=0")
+    assert code == 1 and "'crop' parameter of ECGAugment must be" in err
     assert not (tmp_path / "m.safetensors").exists()
 
 

@@ -640,3 +640,21 @@ def test_params_from_data_builds_the_object_parameters():
     assert det.time_warp == TimeWarp(strength=0.3)
     with pytest.raises(ValueError, match="ECGAugment"):
         params_from_data({"augment": {"TimeWarp": {}}})
+
+
+def test_params_from_data_sets_single_fields_as_grid_search_names_them():
+    from beatdetect.nn.augment import ECGAugment, TimeWarp
+    from beatdetect.persistence import nested_param_names, params_from_data
+
+    # A field alone changes the default object; the other fields keep their defaults.
+    assert params_from_data({"augment__warp": 0.0, "augment__mask": 0.0, "w_adv": 1.0}) == {
+        "augment": ECGAugment(warp=0.0, mask=0.0), "w_adv": 1.0}
+    # Given with the object, the field changes that object.
+    assert params_from_data({"augment": {"ECGAugment": {"noise": 0.2}}, "augment__crop": 1.0}
+                            )["augment"] == ECGAugment(noise=0.2, crop=1.0)
+    # time_warp=None means no warp; a field means a warp with that field.
+    assert params_from_data({"time_warp__strength": 0.3}) == {
+        "time_warp": TimeWarp(strength=0.3)}
+    with pytest.raises(ValueError, match=r"ECGAugment has no field\(s\) \['gamma'\]"):
+        params_from_data({"augment__gamma": 1.0})
+    assert {"augment__noise", "time_warp__strength"} <= nested_param_names()

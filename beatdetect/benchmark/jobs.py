@@ -80,7 +80,12 @@ class Job:
 
 
 def _accepted_params(detector: str) -> set[str]:
-    return set(_make_detector(detector).get_params())
+    accepted = set(_make_detector(detector).get_params())
+    if detector == "sibeatgan":  # its object parameters also as fields: augment__noise=0.1
+        from ..persistence import nested_param_names
+
+        accepted |= nested_param_names()
+    return accepted
 
 
 def plan_jobs(preset, models=None, params=None, *, data_id: str = "") -> list[Job]:
