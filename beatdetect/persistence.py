@@ -387,9 +387,9 @@ def params_from_data(params: dict) -> dict:
     for name in OBJECT_PARAMS.keys() & params.keys():
         params[name] = _loaded_object(name, params[name])
     fields: dict[str, dict] = {}
-    for key in [key for key in params if key.partition("__")[0] in OBJECT_PARAMS]:
+    for key in list(params):
         name, _, field = key.partition("__")
-        if field:
+        if field and name in OBJECT_PARAMS:
             fields.setdefault(name, {})[field] = params.pop(key)
     for name, values in fields.items():
         cls = OBJECT_PARAMS[name]

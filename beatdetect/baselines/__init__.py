@@ -23,7 +23,7 @@ from .knn import KNNDetector
 from .ocsvm import OneClassSVMDetector
 from .pca import PCADetector
 from .pyod_adapter import PyODDetector
-from .registry import BASELINES, detector_names, make_detector
+from .registry import BASELINES, detector_names, detector_params, make_detector
 from .template import RecordingTemplateDetector
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "PyODDetector",
     "RecordingTemplateDetector",
     "detector_names",
+    "detector_params",
     "flatten_beats",
     "make_detector",
 ]

@@ -10,7 +10,7 @@ from .pca import PCADetector
 from .pyod_adapter import PyODDetector
 from .template import RecordingTemplateDetector
 
-__all__ = ["BASELINES", "detector_names", "make_detector"]
+__all__ = ["BASELINES", "detector_names", "detector_params", "make_detector"]
 
 #: Baseline detector classes by short name: the rows of BeatGAN's table we reproduce, and
 #: the label-free references any model must beat (nearest neighbours, recording template).
@@ -51,6 +51,27 @@ def detector_names() -> list[str]:
     return sorted([*BASELINES, *_LAZY])
 
 
+def detector_params(name: str) -> set[str]:
+    """Every parameter name :func:`make_detector` takes for detector ``name``.
+
+    The constructor's parameters, and for ``"sibeatgan"`` also the fields of its object
+    parameters (``augment__noise``, see :func:`beatdetect.persistence.params_from_data`).
+
+    Examples
+    --------
+    >>> sorted(detector_params("pca"))
+    ['contamination', 'n_components', 'random_state', 'svd_solver', 'whiten']
+    >>> "augment__noise" in detector_params("sibeatgan")
+    True
+    """
+    accepted = set(make_detector(name).get_params())
+    if name.lower() == "sibeatgan":  # its builder reads params_from_data's forms
+        from ..persistence import nested_param_names
+
+        accepted |= nested_param_names()
+    return accepted
+
+
 def make_detector(name: str, **params):
     """Build a detector from its short name and parameters.
 
@@ -62,7 +83,7 @@ def make_detector(name: str, **params):
     **params
         Keyword parameters of the detector's constructor. For ``"sibeatgan"`` the object
         parameters may be given as plain data (``time_warp=0.2``,
-        ``augment={"ECGAugment": {"noise": 0.1}}``, see
+        ``augment={"ECGAugment": {"noise": 0.1}}``, ``augment__noise=0.1``, see
         :func:`beatdetect.persistence.params_from_data`).
 
     Returns

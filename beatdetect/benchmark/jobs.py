@@ -80,12 +80,9 @@ class Job:
 
 
 def _accepted_params(detector: str) -> set[str]:
-    accepted = set(_make_detector(detector).get_params())
-    if detector == "sibeatgan":  # its object parameters also as fields: augment__noise=0.1
-        from ..persistence import nested_param_names
+    from ..baselines import detector_params  # late, as in _make_detector
 
-        accepted |= nested_param_names()
-    return accepted
+    return detector_params(detector)
 
 
 def plan_jobs(preset, models=None, params=None, *, data_id: str = "") -> list[Job]:
