@@ -17,7 +17,7 @@ __all__ = ["SIBeatGANDetector", "__version__"]
 def __getattr__(name):
     # Lazy so `import beatdetect.datasets` does not pay for importing torch.
     if name == "SIBeatGANDetector":
-        from .detector import SIBeatGANDetector
+        from .gan import SIBeatGANDetector
 
         return SIBeatGANDetector
     raise AttributeError(f"module 'beatdetect' has no attribute {name!r}")

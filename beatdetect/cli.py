@@ -8,9 +8,9 @@
     beatdetect score 105 --model model.safetensors --out-csv 105.csv --out-png 105.png
 
 The work is done by library functions Python users can call too:
-:func:`beatdetect.datasets.training_beats` (``fit``), :func:`beatdetect.scoring.score_record`,
-:func:`beatdetect.scoring.write_scores_csv` and :func:`beatdetect.plotting.plot_scored_record`
-(``score``), :func:`beatdetect.benchmark.run_benchmark` (``benchmark``); this module turns
+:func:`beatdetect.datasets.training_beats` (``fit``),
+:func:`beatdetect.record_scoring.score_record`, :func:`beatdetect.record_scoring.write_scores_csv`
+and :func:`beatdetect.plotting.plot_scored_record` (``score``), :func:`beatdetect.benchmark.run_benchmark` (``benchmark``); this module turns
 flags into those calls and prints what they return.
 
 Errors (a missing file, a bad flag value, data that cannot be found) print one line and
@@ -249,8 +249,8 @@ def _check_detector(det) -> None:
 
 def cmd_fit(args) -> int:
     from . import datasets
-    from .detector import SIBeatGANDetector
-    from .persistence import params_from_data
+    from .gan import SIBeatGANDetector
+    from .gan.persistence import params_from_data
 
     params = params_from_data(dict(parse_assignment(p) for p in args.param or ()))
     params.setdefault("max_epochs", args.epochs)
@@ -346,8 +346,8 @@ def load_model(path, device=None):
     whatever error comes first; the message names the file and what to do instead. A
     device this machine cannot use keeps its own message (which names ``--device``).
     """
-    from .detector import SIBeatGANDetector
     from .exceptions import ModelFileError
+    from .gan import SIBeatGANDetector
 
     try:
         return SIBeatGANDetector.load(path, device=device)
@@ -364,7 +364,7 @@ def load_model(path, device=None):
 def cmd_score(args) -> int:
     from matplotlib.figure import Figure
 
-    from . import scoring
+    from . import record_scoring as scoring
     from .metrics import anomaly_average_precision, anomaly_roc_auc
     from .plotting import plot_scored_record
 

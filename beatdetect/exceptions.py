@@ -28,7 +28,7 @@ class DataNotFoundError(DataError, FileNotFoundError):
 class ModelFileError(DataError):
     """A saved model file cannot be loaded: damaged, edited, or not a beatdetect model.
 
-    Raised by :meth:`~beatdetect.detector.SIBeatGANDetector.load` for any problem found in
+    Raised by :meth:`~beatdetect.gan.estimator.SIBeatGANDetector.load` for any problem found in
     the file (its header, parameters, fitted state or tensors), before anything large is
     built. The message names the file and the first problem found.
     """

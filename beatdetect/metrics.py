@@ -4,7 +4,8 @@ Researchers report ROC AUC and average precision with the *anomaly* class as pos
 the anomaly score (higher = more anomalous) as the ranking. scikit-learn's detectors return
 ``score_samples`` with the opposite orientation and use +1 for normal, -1 for anomaly, so
 the built-in ``"roc_auc"`` scorer silently ranks the wrong way round. Everything here
-converts once, in :func:`anomaly_indicator`, and documents the label conventions it accepts.
+converts once, in :func:`beatdetect.datasets.anomaly_indicator`, and documents the label
+conventions it accepts.
 """
 
 from __future__ import annotations
@@ -12,84 +13,16 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from .datasets.aami import NORMAL_AAMI_CLASS, anomaly_indicator
+
 __all__ = [
     "SCORERS",
     "anomaly_ap_scorer",
     "anomaly_auc_scorer",
     "anomaly_average_precision",
-    "anomaly_indicator",
     "anomaly_roc_auc",
     "per_class_scores",
 ]
-
-#: AAMI class of normal beats; every other AAMI class counts as anomalous.
-NORMAL_AAMI_CLASS = "N"
-#: Every AAMI class (a copy of ``beatdetect.datasets.aami.AAMI_CLASSES``, which imports us).
-_AAMI_CLASSES = frozenset({"N", "S", "V", "F", "Q"})
-
-
-def anomaly_indicator(y, anomaly_label=None) -> np.ndarray:
-    """Turn labels into a boolean array that is True for anomalous beats.
-
-    Parameters
-    ----------
-    y : array-like of shape (n_beats,)
-        Labels in one of the supported conventions:
-
-        - ``{-1, +1}`` (scikit-learn outlier detectors): -1 is the anomaly;
-        - ``{0, 1}`` (anomaly-detection datasets, PyOD): 1 is the anomaly;
-        - booleans: True is the anomaly;
-        - AAMI class strings (``"N"``, ``"S"``, ``"V"``, ``"F"``, ``"Q"``): all but N;
-          other strings (e.g. raw MIT-BIH symbols, where ``"L"`` is normal) raise.
-
-        Object arrays (pandas columns) are read by the values they hold.
-
-        A single class present is read with the same rules, {-1, +1} first: only ``1``
-        means all normal, only ``0`` all normal, only ``-1`` all anomalous.
-    anomaly_label : scalar, optional
-        The label that marks anomalies, overriding the inference above.
-
-    Returns
-    -------
-    is_anomaly : ndarray of bool
-
-    Examples
-    --------
-    >>> anomaly_indicator([1, -1, 1]).tolist()
-    [False, True, False]
-    >>> anomaly_indicator([0, 1, 0]).tolist()
-    [False, True, False]
-    >>> anomaly_indicator(["N", "V", "S"]).tolist()
-    [False, True, True]
-    """
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D, got shape {y.shape}.")
-    if anomaly_label is not None:
-        return y == anomaly_label
-    if y.dtype == object:  # e.g. a pandas column: numbers, booleans or strings inside
-        y = np.asarray(y.tolist())
-    if y.dtype == bool:
-        return y.copy()
-    if y.dtype.kind in "USO":
-        y = y.astype(str)
-        unknown = sorted(set(np.unique(y).tolist()) - _AAMI_CLASSES)
-        if unknown:
-            raise ValueError(
-                f"String labels must be AAMI classes {sorted(_AAMI_CLASSES)}, got {unknown}: "
-                "map beat symbols with beatdetect.datasets.aami_class, or pass anomaly_label."
-            )
-        return y != NORMAL_AAMI_CLASS
-    values = set(np.unique(y).tolist())
-    if values <= {-1, 1}:
-        return y == -1
-    if values <= {0, 1}:
-        return y == 1
-    raise ValueError(
-        f"Cannot tell anomalies from labels {sorted(values)}: use +1/-1 (-1 = anomaly), "
-        "0/1 (1 = anomaly), booleans (True = anomaly), AAMI classes, or pass anomaly_label."
-    )
-
 
 def _check_both_classes(is_anomaly: np.ndarray) -> None:
     if is_anomaly.all() or not is_anomaly.any():

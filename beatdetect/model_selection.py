@@ -6,9 +6,9 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import KFold
 
-from .metrics import anomaly_indicator
+from .datasets.aami import anomaly_indicator
 
-__all__ = ["NormalOnlyKFold", "fit_best_on_normal"]
+__all__ = ["NormalOnlyKFold", "fit_best_on_normal", "grid_search"]
 
 
 class NormalOnlyKFold:
@@ -28,7 +28,7 @@ class NormalOnlyKFold:
     random_state : int, RandomState instance or None, default=0
         Seed of the shuffle.
     anomaly_label : scalar, optional
-        Passed to :func:`beatdetect.metrics.anomaly_indicator`.
+        Passed to :func:`beatdetect.datasets.anomaly_indicator`.
 
     Examples
     --------
@@ -81,12 +81,12 @@ def fit_best_on_normal(search, X, y, *, metric="auc", anomaly_label=None):
     X : array-like of shape (n_beats, ...)
         The beats the search was run on (or any labelled set).
     y : array-like of shape (n_beats,)
-        Labels, see :func:`beatdetect.metrics.anomaly_indicator`.
+        Labels, see :func:`beatdetect.datasets.anomaly_indicator`.
     metric : str, default="auc"
         Scorer name in ``search.cv_results_`` (``rank_test_<metric>``); for a single
         scorer use ``"score"``.
     anomaly_label : scalar, optional
-        Passed to :func:`beatdetect.metrics.anomaly_indicator`.
+        Passed to :func:`beatdetect.datasets.anomaly_indicator`.
 
     Returns
     -------
@@ -121,3 +121,62 @@ def fit_best_on_normal(search, X, y, *, metric="auc", anomaly_label=None):
     estimator.best_params_ = dict(results["params"][best])
     estimator.best_score_ = float(results[f"mean_test_{metric}"][best])
     return estimator
+
+
+def grid_search(estimator, param_grid, X, y, *, cv=None, scoring=None, refit=False,
+                n_jobs=None, scheduler=None, **kwargs):
+    """``GridSearchCV`` with beatdetect's defaults, locally or on a Dask cluster.
+
+    Defaults suit unsupervised detectors: ``cv=NormalOnlyKFold(5)`` (training folds hold
+    normal beats only; labels are used for scoring the test folds) and anomaly-positive
+    AUC and AP scorers (:data:`beatdetect.metrics.SCORERS`), and no refit: GridSearchCV
+    would refit on every beat, anomalies included. Fit the winner on the normal beats with
+    :func:`fit_best_on_normal`.
+
+    Parameters
+    ----------
+    estimator : detector
+    param_grid : dict or list of dict
+    X : array-like of shape (n_beats, n_samples) or (n_beats, n_leads, n_samples)
+    y : array-like of shape (n_beats,)
+        +1 / -1 (or AAMI classes converted with ``aami_to_y``).
+    cv : splitter, optional
+        Default ``NormalOnlyKFold(n_splits=5, random_state=0)``.
+    scoring : dict or callable, optional
+        Default :data:`~beatdetect.metrics.SCORERS` (``{"auc", "ap"}``).
+    refit : str or bool, default=False
+        Passed to ``GridSearchCV``; anything but False trains the final model on anomalies.
+    n_jobs : int, optional
+        Local processes; ignored with ``scheduler`` (all cluster workers are used).
+    scheduler : str, Client or cluster, optional
+        Dask scheduler (see :func:`beatdetect.parallel.parallel_backend`).
+    **kwargs
+        Passed to ``GridSearchCV``.
+
+    Returns
+    -------
+    search : GridSearchCV
+        Fitted.
+
+    Examples
+    --------
+    >>> from beatdetect.baselines import make_detector  # doctest: +SKIP
+    >>> from beatdetect.datasets import make_synthetic_beats
+    >>> from beatdetect.model_selection import grid_search
+    >>> data = make_synthetic_beats(n_normal=200, n_anomalous=20, random_state=0)
+    >>> search = grid_search(make_detector("pca"), {"n_components": [2, 8]},
+    ...                      data.X, data.y)  # doctest: +SKIP
+    >>> sorted(search.best_params_)  # doctest: +SKIP
+    ['n_components']
+    """
+    from sklearn.model_selection import GridSearchCV
+
+    from .metrics import SCORERS
+    from .parallel import parallel_backend
+
+    cv = NormalOnlyKFold(n_splits=5, random_state=0) if cv is None else cv
+    scoring = SCORERS if scoring is None else scoring
+    with parallel_backend(scheduler, n_jobs) as jobs:
+        search = GridSearchCV(estimator, param_grid, cv=cv, scoring=scoring, refit=refit,
+                              n_jobs=jobs, **kwargs)
+        return search.fit(X, y)

@@ -19,7 +19,6 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 
 __all__ = [
-    "grid_search",
     "limit_threads",
     "parallel_backend",
     "run_jobs",
@@ -226,62 +225,3 @@ def run_jobs(func: Callable, tasks: Sequence[tuple], *, n_jobs=None, scheduler=N
 def _threaded(func, n_threads, args):
     with limit_threads(n_threads):
         return func(*args)
-
-
-def grid_search(estimator, param_grid, X, y, *, cv=None, scoring=None, refit=False,
-                n_jobs=None, scheduler=None, **kwargs):
-    """``GridSearchCV`` with beatdetect's defaults, locally or on a Dask cluster.
-
-    Defaults suit unsupervised detectors: ``cv=NormalOnlyKFold(5)`` (training folds hold
-    normal beats only; labels are used for scoring the test folds) and anomaly-positive
-    AUC and AP scorers (:data:`beatdetect.metrics.SCORERS`), and no refit: GridSearchCV
-    would refit on every beat, anomalies included. Fit the winner on the normal beats with
-    :func:`beatdetect.model_selection.fit_best_on_normal`.
-
-    Parameters
-    ----------
-    estimator : detector
-    param_grid : dict or list of dict
-    X : array-like of shape (n_beats, n_samples) or (n_beats, n_leads, n_samples)
-    y : array-like of shape (n_beats,)
-        +1 / -1 (or AAMI classes converted with ``aami_to_y``).
-    cv : splitter, optional
-        Default ``NormalOnlyKFold(n_splits=5, random_state=0)``.
-    scoring : dict or callable, optional
-        Default :data:`~beatdetect.metrics.SCORERS` (``{"auc", "ap"}``).
-    refit : str or bool, default=False
-        Passed to ``GridSearchCV``; anything but False trains the final model on anomalies.
-    n_jobs : int, optional
-        Local processes; ignored with ``scheduler`` (all cluster workers are used).
-    scheduler : str, Client or cluster, optional
-        Dask scheduler (see :func:`parallel_backend`).
-    **kwargs
-        Passed to ``GridSearchCV``.
-
-    Returns
-    -------
-    search : GridSearchCV
-        Fitted.
-
-    Examples
-    --------
-    >>> from beatdetect.baselines import make_detector  # doctest: +SKIP
-    >>> from beatdetect.datasets import make_synthetic_beats
-    >>> from beatdetect.parallel import grid_search
-    >>> data = make_synthetic_beats(n_normal=200, n_anomalous=20, random_state=0)
-    >>> search = grid_search(make_detector("pca"), {"n_components": [2, 8]},
-    ...                      data.X, data.y)  # doctest: +SKIP
-    >>> sorted(search.best_params_)  # doctest: +SKIP
-    ['n_components']
-    """
-    from sklearn.model_selection import GridSearchCV
-
-    from .metrics import SCORERS
-    from .model_selection import NormalOnlyKFold
-
-    cv = NormalOnlyKFold(n_splits=5, random_state=0) if cv is None else cv
-    scoring = SCORERS if scoring is None else scoring
-    with parallel_backend(scheduler, n_jobs) as jobs:
-        search = GridSearchCV(estimator, param_grid, cv=cv, scoring=scoring, refit=refit,
-                              n_jobs=jobs, **kwargs)
-        return search.fit(X, y)

@@ -8,14 +8,14 @@ ECG strip and an explanation in one PNG.
 
 Scores follow the library's conventions: ``score_samples`` is higher for more normal beats,
 labels are +1 (normal) / -1 (anomaly) or AAMI classes, and curves treat the *anomaly* class
-as positive (:func:`beatdetect.metrics.anomaly_indicator`).
+as positive (:func:`beatdetect.datasets.anomaly_indicator`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .metrics import anomaly_indicator
+from .datasets.aami import anomaly_indicator
 
 __all__ = [
     "plot_explanation",
@@ -82,7 +82,7 @@ def plot_explanation(detector, beats, *, titles=None, max_beats=6, fs=None, lead
         Names of the leads (legend and strip rows).
     scores : array-like of shape (n_beats,), optional
         ``score_samples`` of the beats as already computed, e.g. in their recording's
-        context (``groups=``, ``rr=``) by :func:`beatdetect.scoring.score_record`, so that
+        context (``groups=``, ``rr=``) by :func:`beatdetect.record_scoring.score_record`, so that
         the titles show the same score as the rest of a report. Default:
         ``detector.score_samples(beats)``, without context.
     flags : array-like of shape (n_beats,), optional
@@ -186,7 +186,7 @@ def plot_roc_pr(y_true, scores_by_model, *, fig=None):
     ----------
     y_true : array-like of shape (n_beats,)
         Labels: +1 / -1, 0 / 1, booleans or AAMI classes
-        (:func:`~beatdetect.metrics.anomaly_indicator`).
+        (:func:`~beatdetect.datasets.anomaly_indicator`).
     scores_by_model : dict of str to array-like of shape (n_beats,)
         ``score_samples`` of each detector (higher = more normal); negated for the curves.
     fig : Figure or SubFigure, optional
@@ -462,8 +462,8 @@ def plot_scored_record(scored, detector, *, duration=10.0, fig=None):
     Parameters
     ----------
     scored : sklearn.utils.Bunch
-        From :func:`beatdetect.scoring.score_record`, or from
-        :func:`beatdetect.scoring.score_beats` called with ``signal=``.
+        From :func:`beatdetect.record_scoring.score_record`, or from
+        :func:`beatdetect.record_scoring.score_beats` called with ``signal=``.
     detector : fitted detector with ``reconstruct`` and ``explain``
         The detector that scored the beats, e.g. a :class:`~beatdetect.SIBeatGANDetector`.
     duration : float, default=10.0
@@ -483,7 +483,7 @@ def plot_scored_record(scored, detector, *, duration=10.0, fig=None):
     >>> from beatdetect import SIBeatGANDetector
     >>> from beatdetect.datasets import beats_from_signal, make_synthetic_beats
     >>> from beatdetect.plotting import plot_scored_record
-    >>> from beatdetect.scoring import score_beats
+    >>> from beatdetect.record_scoring import score_beats
     >>> train = make_synthetic_beats(n_normal=256, n_anomalous=0, random_state=0)
     >>> det = SIBeatGANDetector(base_filters=4, max_epochs=1, random_state=0).fit(train.X)
     >>> test = make_synthetic_beats(n_normal=30, n_anomalous=3, random_state=1)

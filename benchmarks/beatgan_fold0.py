@@ -20,8 +20,8 @@ import torch
 
 from beatdetect import SIBeatGANDetector
 from beatdetect.datasets import intra_patient_split, load_mitbih
+from beatdetect.gan.persistence import params_from_data
 from beatdetect.metrics import anomaly_average_precision, anomaly_roc_auc, per_class_scores
-from beatdetect.persistence import params_from_data
 
 
 def main(argv=None):

@@ -21,15 +21,17 @@ import numpy as np
 import torch
 
 from beatdetect import SIBeatGANDetector
-from beatdetect.datasets import intra_patient_split, load_mitbih
-from beatdetect.inference import reconstruction_errors
+from beatdetect.datasets import inter_patient_split, intra_patient_split, load_mitbih
+from beatdetect.gan.inference import reconstruction_errors
+from beatdetect.gan.persistence import params_from_data
 from beatdetect.metrics import anomaly_average_precision, anomaly_roc_auc, per_class_scores
-from beatdetect.persistence import params_from_data
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-home", default=None)
+    parser.add_argument("--protocol", choices=("intra", "inter"), default="intra",
+                        help="intra: normal folds of every record; inter: DS1 normal -> DS2")
     parser.add_argument("--fold", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
@@ -39,7 +41,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     data = load_mitbih(args.data_home, verbose=False)
-    train, test = intra_patient_split(data, fold=args.fold)
+    if args.protocol == "intra":
+        train, test = intra_patient_split(data, fold=args.fold)
+    else:
+        train, test = inter_patient_split(data)
     if args.max_train is not None and args.max_train < len(train):
         train = np.sort(np.random.default_rng(args.seed).choice(train, args.max_train, False))
     params = {"max_epochs": args.epochs, **params_from_data(json.loads(args.params))}

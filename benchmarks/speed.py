@@ -34,7 +34,8 @@ import torch
 from torch import nn
 
 from beatdetect._device import autocast_dtype, cpu_supports_bf16
-from beatdetect.inference import reconstruction_errors
+from beatdetect.gan.inference import reconstruction_errors
+from beatdetect.gan.training import GANTrainer
 from beatdetect.nn.networks import (
     BeatGANConfig,
     Discriminator,
@@ -42,7 +43,6 @@ from beatdetect.nn.networks import (
     Upsample2,
     init_weights,
 )
-from beatdetect.training import GANTrainer
 
 #: Side of the square matrices of the GEMM throughput measurement.
 GEMM_SIZE = 2048

@@ -38,7 +38,7 @@ MATH_DIRECTIVE = re.compile(r"^(?P<indent>\s*)\.\. math::\s*(?P<rest>.*)$")
 
 #: Names that ``beatdetect/__init__.py`` exports lazily (``__getattr__``), which static
 #: analysis cannot see, mapped to where they are documented.
-LAZY_EXPORTS = {"beatdetect.SIBeatGANDetector": "beatdetect.detector.SIBeatGANDetector"}
+LAZY_EXPORTS = {"beatdetect.SIBeatGANDetector": "beatdetect.gan.estimator.SIBeatGANDetector"}
 
 
 def _resolve(obj: griffe.Object, target: str) -> str:

@@ -11,8 +11,7 @@ import argparse
 
 from beatdetect import SIBeatGANDetector
 from beatdetect.datasets import load_mitbih, make_synthetic_beats
-from beatdetect.model_selection import NormalOnlyKFold, fit_best_on_normal
-from beatdetect.parallel import grid_search
+from beatdetect.model_selection import NormalOnlyKFold, fit_best_on_normal, grid_search
 
 
 def main():

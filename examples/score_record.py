@@ -5,7 +5,7 @@
 
 The command line does the same: ``beatdetect fit`` then ``beatdetect score``. Beats are
 scored in their recording's context: ``groups`` (the recording of every beat) and ``rr``
-(the beats' RR intervals), passed by :func:`beatdetect.scoring.score_beats`.
+(the beats' RR intervals), passed by :func:`beatdetect.record_scoring.score_beats`.
 """
 
 import argparse
@@ -22,7 +22,7 @@ from beatdetect.datasets import (
     training_beats,
 )
 from beatdetect.plotting import plot_scored_record
-from beatdetect.scoring import score_beats, score_record, write_scores_csv
+from beatdetect.record_scoring import score_beats, score_record, write_scores_csv
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--small", action="store_true", help="synthetic recording, tiny network")

@@ -283,13 +283,13 @@ def tiny_model(tmp_path_factory):
 def _no_training(monkeypatch):
     """Make any attempt to read beats (the step before training or scoring) fail loudly."""
     import beatdetect.datasets
-    import beatdetect.scoring
+    import beatdetect.record_scoring
 
     def forbidden(*args, **kwargs):
         raise AssertionError("the output paths must be checked before any beat is read")
 
     monkeypatch.setattr(beatdetect.datasets, "training_beats", forbidden)
-    monkeypatch.setattr(beatdetect.scoring, "score_record", forbidden)
+    monkeypatch.setattr(beatdetect.record_scoring, "score_record", forbidden)
 
 
 @pytest.mark.parametrize(

@@ -83,7 +83,7 @@ def test_strict_build(site):
                        page.removesuffix(".md").removesuffix("/index") + "/index.html")
         assert html.is_file(), f"{page} was not rendered to {html.relative_to(site)}"
     api = (site / "api" / "beatdetect" / "index.html").read_text(encoding="utf-8")
-    assert 'id="beatdetect.detector.SIBeatGANDetector"' in api
+    assert 'id="beatdetect.gan.estimator.SIBeatGANDetector"' in api
     # The docstrings' Sphinx roles, math and citations are rewritten (docs/griffe_rst.py),
     # and `#:` comments document attributes (griffe-sphinx): none shows verbatim.
     leftover = re.compile(

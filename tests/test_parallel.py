@@ -9,8 +9,8 @@ import torch
 from beatdetect import SIBeatGANDetector
 from beatdetect.benchmark import run_benchmark
 from beatdetect.datasets import make_synthetic_beats
-from beatdetect.model_selection import NormalOnlyKFold, fit_best_on_normal
-from beatdetect.parallel import grid_search, limit_threads, parallel_backend, run_jobs
+from beatdetect.model_selection import NormalOnlyKFold, fit_best_on_normal, grid_search
+from beatdetect.parallel import limit_threads, parallel_backend, run_jobs
 
 TINY = {"base_filters": 8, "latent_dim": 8, "lr": 1e-3, "batch_size": 32,
         "mixed_precision": False, "device": "cpu"}

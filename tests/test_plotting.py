@@ -108,7 +108,7 @@ def test_plot_explanation_shows_the_scores_and_flags_it_is_given(detector, test_
 @pytest.fixture(scope="module")
 def scored(detector):
     from beatdetect.datasets import beats_from_signal
-    from beatdetect.scoring import score_beats
+    from beatdetect.record_scoring import score_beats
 
     test = make_synthetic_beats(n_normal=40, n_anomalous=4, random_state=3)
     signal = test.X[:, 0, :].reshape(-1)  # beats end to end, R peak 140 samples in

@@ -1,4 +1,4 @@
-"""beatdetect.scoring: a recording scored by the detector's own methods, with its context."""
+"""beatdetect.record_scoring: a recording scored by the detector's own methods, with its context."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from beatdetect import SIBeatGANDetector
 from beatdetect.datasets import beats_from_record, beats_from_signal, make_synthetic_beats
-from beatdetect.scoring import CSV_COLUMNS, score_beats, score_record, write_scores_csv
+from beatdetect.record_scoring import CSV_COLUMNS, score_beats, score_record, write_scores_csv
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import pytest
 from beatdetect import SIBeatGANDetector
 from beatdetect.baselines import KNNDetector, PCADetector, RecordingTemplateDetector
 from beatdetect.datasets import load_mitbih, make_synthetic_beats
-from beatdetect.inference import reconstruction_errors
-from beatdetect.memory import beat_fingerprints, fingerprint_members
+from beatdetect.fingerprints import beat_fingerprints, fingerprint_members
+from beatdetect.gan.inference import reconstruction_errors
 from beatdetect.metrics import anomaly_average_precision, anomaly_roc_auc
 
 #: A small SI-BeatGAN at its default scoring (reconstruction + memory bank + context).

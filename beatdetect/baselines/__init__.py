@@ -6,14 +6,15 @@ returns +1 / -1 and ``contamination`` sets the threshold, exactly like
 :class:`~beatdetect.SIBeatGANDetector`. Score them all with :mod:`beatdetect.metrics`.
 
 - :class:`KNNDetector`: distance to the nearest training beats (no training at all);
-- :class:`RecordingTemplateDetector`: distance to the median beat of the beat's own recording;
 - :class:`PCADetector`: PCA reconstruction error (BeatGAN's "PCA" row);
 - :class:`IsolationForestDetector`: scikit-learn's isolation forest on flattened beats;
 - :class:`OneClassSVMDetector`: scikit-learn's one-class SVM, with a training subsample;
 - :class:`AutoencoderDetector`: BeatGAN's generator without the adversarial term (skorch);
 - :class:`PyODDetector`: any PyOD detector (optional dependency);
 - :class:`BeatFlattener`: (n, C, L) -> (n, C*L) for scikit-learn pipelines;
-- :data:`BASELINES` and :func:`make_detector`: detectors by name.
+- :data:`BASELINES` and :func:`make_detector`: detectors by name, alone or in context
+  (``"knn+context"``), and the context-only references ``"template"`` (the recording's
+  own median beat) and ``"rhythm"`` (RR prematurity).
 """
 
 from .autoencoder import AutoencoderDetector, BeatAutoencoder
@@ -24,7 +25,6 @@ from .ocsvm import OneClassSVMDetector
 from .pca import PCADetector
 from .pyod_adapter import PyODDetector
 from .registry import BASELINES, detector_names, detector_params, make_detector
-from .template import RecordingTemplateDetector
 
 __all__ = [
     "BASELINES",
@@ -36,7 +36,6 @@ __all__ = [
     "OneClassSVMDetector",
     "PCADetector",
     "PyODDetector",
-    "RecordingTemplateDetector",
     "detector_names",
     "detector_params",
     "flatten_beats",

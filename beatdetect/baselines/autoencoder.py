@@ -16,7 +16,7 @@ from torch import nn
 from .._device import DeviceOption, resolve_device
 from ..base import BaseBeatDetector
 from ..exceptions import TrainingDivergedError
-from ..inference import module_on, reconstruction_errors, reconstructions
+from ..gan.inference import module_on, reconstruction_errors, reconstructions
 from ..nn.networks import BeatGANConfig, Generator, pad_beats
 
 __all__ = ["AutoencoderDetector", "BeatAutoencoder"]
@@ -298,7 +298,7 @@ class AutoencoderDetector(BaseBeatDetector):
     # ------------------------------------------------------------------ scoring
     def _on_device(self, fn, X):
         """Run ``fn(module, X, **kwargs)`` on the scoring device. The fitted module is
-        never moved (:func:`~beatdetect.inference.module_on`), so threads may share it."""
+        never moved (:func:`~beatdetect.gan.inference.module_on`), so threads may share it."""
         device = resolve_device(self.device)
         return fn(module_on(self.module_, device), X, batch_size=self.inference_batch_size,
                   device=device)

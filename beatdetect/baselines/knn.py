@@ -8,8 +8,8 @@ import numpy as np
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval
 
-from ..base import CONTEXT_PARAMETERS, BaseBeatDetector
-from ..memory import beat_fingerprints, fingerprint_members
+from ..base import BaseBeatDetector
+from ..fingerprints import beat_fingerprints, fingerprint_members
 from .flatten import flatten_beats
 
 __all__ = ["KNNDetector"]
@@ -36,12 +36,6 @@ class KNNDetector(BaseBeatDetector):
         Distance between flattened beats, any metric scikit-learn accepts.
     n_jobs : int or None, default=None
         Parallel jobs of the neighbour search.
-    w_rhythm : float, default=0.0
-        Weight of the rhythm part when ``rr`` is passed (see
-        :class:`~beatdetect.base.BaseBeatDetector`); 0 ignores ``rr``.
-    recording_template : bool, default=False
-        Judge beats of recordings not seen in fit also against their recording's median
-        beat when ``groups`` is passed.
     contamination : "auto" or float in (0, 0.5], default="auto"
         Sets ``offset_``: ``"auto"`` is Tukey's fence on the training scores (see
         :func:`beatdetect.base.tukey_offset`); a float is the expected fraction of anomalies.
@@ -64,7 +58,8 @@ class KNNDetector(BaseBeatDetector):
     -----
     A training beat would score 0 against itself, so a beat that is one of the training
     beats (the same values, bit for bit) is scored leave-one-out, against the *other*
-    training beats: in ``fit`` (for ``contamination`` and the fused score's reference)
+    training beats: in ``fit`` (for ``contamination``, and for the reference of
+    :class:`~beatdetect.context.ContextDetector` with ``holdout=0``)
     and in every later call, so ``predict`` on the training beats flags
     ``contamination`` of them.
 
@@ -82,20 +77,17 @@ class KNNDetector(BaseBeatDetector):
 
     _parameter_constraints: dict = {
         **BaseBeatDetector._parameter_constraints,
-        **CONTEXT_PARAMETERS,
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         **{name: NearestNeighbors._parameter_constraints[name]
            for name in ("algorithm", "metric", "n_jobs")},
     }
 
     def __init__(self, *, n_neighbors=1, algorithm="auto", metric="euclidean", n_jobs=None,
-                 w_rhythm=0.0, recording_template=False, contamination="auto"):
+                 contamination="auto"):
         self.n_neighbors = n_neighbors
         self.algorithm = algorithm
         self.metric = metric
         self.n_jobs = n_jobs
-        self.w_rhythm = w_rhythm
-        self.recording_template = recording_template
         self.contamination = contamination
 
     def _fit(self, X):

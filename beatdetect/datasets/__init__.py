@@ -13,7 +13,15 @@ for evaluation with :func:`intra_patient_split` or :func:`inter_patient_split`.
 """
 
 from ._home import get_data_home
-from .aami import AAMI_CLASSES, SYMBOL_TO_AAMI, aami_class, aami_to_y, is_beat
+from .aami import (
+    AAMI_CLASSES,
+    NORMAL_AAMI_CLASS,
+    SYMBOL_TO_AAMI,
+    aami_class,
+    aami_to_y,
+    anomaly_indicator,
+    is_beat,
+)
 from .beats import beats_from_record, beats_from_signal
 from .detection import detect_r_peaks
 from .mitbih import MITBIH_RECORDS, PACED_RECORDS, load_mitbih
@@ -34,6 +42,7 @@ from .wfdb_io import Recording, read_lead_names, read_record
 
 __all__ = [
     "AAMI_CLASSES",
+    "NORMAL_AAMI_CLASS",
     "LOCAL_RR_BEATS",
     "LOCAL_RR_QUANTILE",
     "RR_COLUMNS",
@@ -48,6 +57,7 @@ __all__ = [
     "Recording",
     "aami_class",
     "aami_to_y",
+    "anomaly_indicator",
     "bandpass_filter",
     "beats_from_record",
     "beats_from_signal",

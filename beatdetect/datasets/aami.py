@@ -13,12 +13,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..metrics import NORMAL_AAMI_CLASS
-
-__all__ = ["AAMI_CLASSES", "SYMBOL_TO_AAMI", "aami_class", "aami_to_y", "is_beat"]
+__all__ = [
+    "AAMI_CLASSES",
+    "NORMAL_AAMI_CLASS",
+    "SYMBOL_TO_AAMI",
+    "aami_class",
+    "aami_to_y",
+    "anomaly_indicator",
+    "is_beat",
+]
 
 #: The five AAMI EC57 classes, in their customary order.
 AAMI_CLASSES = ("N", "S", "V", "F", "Q")
+#: AAMI class of normal beats; every other AAMI class counts as anomalous.
+NORMAL_AAMI_CLASS = "N"
 
 #: MIT-BIH beat symbol -> AAMI class (AAMI EC57; de Chazal et al. 2004, Table I).
 #: N: normal, left/right bundle branch block, atrial and nodal (junctional) escape.
@@ -101,3 +109,68 @@ def aami_to_y(classes) -> np.ndarray:
     """
     classes = np.asarray(classes, dtype=str)
     return np.where(classes == NORMAL_AAMI_CLASS, 1, -1).astype(np.int64)
+
+
+
+
+def anomaly_indicator(y, anomaly_label=None) -> np.ndarray:
+    """Turn labels into a boolean array that is True for anomalous beats.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_beats,)
+        Labels in one of the supported conventions:
+
+        - ``{-1, +1}`` (scikit-learn outlier detectors): -1 is the anomaly;
+        - ``{0, 1}`` (anomaly-detection datasets, PyOD): 1 is the anomaly;
+        - booleans: True is the anomaly;
+        - AAMI class strings (``"N"``, ``"S"``, ``"V"``, ``"F"``, ``"Q"``): all but N;
+          other strings (e.g. raw MIT-BIH symbols, where ``"L"`` is normal) raise.
+
+        Object arrays (pandas columns) are read by the values they hold.
+
+        A single class present is read with the same rules, {-1, +1} first: only ``1``
+        means all normal, only ``0`` all normal, only ``-1`` all anomalous.
+    anomaly_label : scalar, optional
+        The label that marks anomalies, overriding the inference above.
+
+    Returns
+    -------
+    is_anomaly : ndarray of bool
+
+    Examples
+    --------
+    >>> anomaly_indicator([1, -1, 1]).tolist()
+    [False, True, False]
+    >>> anomaly_indicator([0, 1, 0]).tolist()
+    [False, True, False]
+    >>> anomaly_indicator(["N", "V", "S"]).tolist()
+    [False, True, True]
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D, got shape {y.shape}.")
+    if anomaly_label is not None:
+        return y == anomaly_label
+    if y.dtype == object:  # e.g. a pandas column: numbers, booleans or strings inside
+        y = np.asarray(y.tolist())
+    if y.dtype == bool:
+        return y.copy()
+    if y.dtype.kind in "USO":
+        y = y.astype(str)
+        unknown = sorted(set(np.unique(y).tolist()) - set(AAMI_CLASSES))
+        if unknown:
+            raise ValueError(
+                f"String labels must be AAMI classes {sorted(AAMI_CLASSES)}, got {unknown}: "
+                "map beat symbols with beatdetect.datasets.aami_class, or pass anomaly_label."
+            )
+        return y != NORMAL_AAMI_CLASS
+    values = set(np.unique(y).tolist())
+    if values <= {-1, 1}:
+        return y == -1
+    if values <= {0, 1}:
+        return y == 1
+    raise ValueError(
+        f"Cannot tell anomalies from labels {sorted(values)}: use +1/-1 (-1 = anomaly), "
+        "0/1 (1 = anomaly), booleans (True = anomaly), AAMI classes, or pass anomaly_label."
+    )

@@ -14,8 +14,8 @@ from numbers import Integral
 import numpy as np
 
 from ..exceptions import DataError
-from ..metrics import anomaly_indicator
 from ..model_selection import NormalOnlyKFold
+from .aami import anomaly_indicator
 
 __all__ = ["DS1_RECORDS", "DS2_RECORDS", "inter_patient_split", "intra_patient_split"]
 
@@ -51,7 +51,7 @@ def intra_patient_split(bunch_or_y, fold=0, n_folds=5, random_state=0):
     ----------
     bunch_or_y : Bunch with ``y``, or array-like of shape (n_beats,)
         Beats from :func:`~beatdetect.datasets.load_mitbih`, or their labels in any
-        convention :func:`~beatdetect.metrics.anomaly_indicator` accepts (+1/-1, AAMI...).
+        convention :func:`~beatdetect.datasets.anomaly_indicator` accepts (+1/-1, AAMI...).
     fold : int, default=0
         Which normal fold is tested, ``0 <= fold < n_folds``.
     n_folds : int, default=5

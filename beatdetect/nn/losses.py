@@ -55,7 +55,7 @@ def reconstruction_error(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
 
     The library's one definition of the error: scoring and the trainer's validation loss
     compute it with this function, through
-    :func:`beatdetect.inference.reconstruction_errors`.
+    :func:`beatdetect.gan.inference.reconstruction_errors`.
 
     Parameters
     ----------

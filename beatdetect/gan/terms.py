@@ -1,8 +1,8 @@
 r"""Self-improving loss terms of SI-BeatGAN: self-knowledge distillation and contrastive learning.
 
-Each term is a :class:`~beatdetect.training.LossTerm`: an ``nn.Module`` whose
+Each term is a :class:`~beatdetect.gan.training.LossTerm`: an ``nn.Module`` whose
 ``discriminator_loss(ctx)`` / ``generator_loss(ctx)`` return dicts of *weighted* loss tensors
-that :class:`~beatdetect.training.GANTrainer` adds to BeatGAN's losses (their names become
+that :class:`~beatdetect.gan.training.GANTrainer` adds to BeatGAN's losses (their names become
 columns of ``history_``). :class:`~beatdetect.SIBeatGANDetector` builds them from its
 ``distill`` and ``contrastive`` parameters.
 
@@ -104,10 +104,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from .nn.augment import ECGAugment
-from .nn.losses import attention_transfer, distillation_kl, nt_xent
-from .nn.networks import BeatGANConfig, Generator, ProjectionHead
-from .nn.self_teacher import SelfTeacher
+from ..nn.augment import ECGAugment
+from ..nn.losses import attention_transfer, distillation_kl, nt_xent
+from ..nn.networks import BeatGANConfig, Generator, ProjectionHead
+from ..nn.self_teacher import SelfTeacher
 from .training import LossTerm, StepContext
 
 __all__ = [
@@ -285,7 +285,7 @@ class ContrastiveTerm(LossTerm):
         its ``validate()`` checks them (the detector's ``fit`` calls it).
     rng : torch.Generator, optional
         The term's own seeded random stream for the augmentations (never the trainer's:
-        see :class:`~beatdetect.training.LossTerm`). None seeds one with 0.
+        see :class:`~beatdetect.gan.training.LossTerm`). None seeds one with 0.
     hidden_dim, out_dim : int
         Sizes of the projection head (SimCLR's MLP).
     """

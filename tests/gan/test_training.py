@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from beatdetect.exceptions import TrainingDivergedError
-from beatdetect.inference import reconstruction_errors
+from beatdetect.gan.inference import reconstruction_errors
+from beatdetect.gan.training import GANTrainer, LossTerm, StepContext
 from beatdetect.nn.networks import BeatGANConfig, Discriminator, Generator, init_weights
-from beatdetect.training import GANTrainer, LossTerm, StepContext
 
 CFG = BeatGANConfig(length=64, base_filters=4, n_layers=3, latent_dim=8)
 

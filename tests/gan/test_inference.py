@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from beatdetect.inference import (
+from beatdetect.gan.inference import (
     INFERENCE_BATCH_SIZE,
     iter_reconstructions,
     module_on,
@@ -87,8 +87,8 @@ def test_any_module_returning_a_tensor_works():
 
 
 def test_inference_does_not_import_the_training_engine():
-    code = ("import sys, beatdetect.inference; "
-            "sys.exit('beatdetect.training' in sys.modules)")
+    code = ("import sys, beatdetect.gan.inference; "
+            "sys.exit('beatdetect.gan.training' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

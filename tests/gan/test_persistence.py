@@ -19,7 +19,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-import beatdetect.persistence as persistence
+import beatdetect.gan.persistence as persistence
 from beatdetect import SIBeatGANDetector
 from beatdetect.datasets import make_synthetic_beats
 from beatdetect.exceptions import DataError, ModelFileError
@@ -627,8 +627,8 @@ def test_load_leaves_the_global_torch_rng_alone(tmp_path):
 
 def test_params_from_data_builds_the_object_parameters():
     from beatdetect.baselines import make_detector
+    from beatdetect.gan.persistence import params_from_data
     from beatdetect.nn.augment import ECGAugment, TimeWarp
-    from beatdetect.persistence import params_from_data
 
     params = params_from_data({"time_warp": 0.2, "augment": {"ECGAugment": {"noise": 0.1}},
                                "w_adv": 0.5})
@@ -643,8 +643,8 @@ def test_params_from_data_builds_the_object_parameters():
 
 
 def test_params_from_data_sets_single_fields_as_grid_search_names_them():
+    from beatdetect.gan.persistence import nested_param_names, params_from_data
     from beatdetect.nn.augment import ECGAugment, TimeWarp
-    from beatdetect.persistence import nested_param_names, params_from_data
 
     # A field alone changes the default object; the other fields keep their defaults.
     assert params_from_data({"augment__warp": 0.0, "augment__mask": 0.0, "w_adv": 1.0}) == {

@@ -11,14 +11,14 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
 from beatdetect import SIBeatGANDetector
-from beatdetect import self_improvement as si
 from beatdetect.datasets import make_synthetic_beats
+from beatdetect.gan import terms as si
+from beatdetect.gan.training import GANTrainer, StepContext
 from beatdetect.metrics import SCORERS, anomaly_roc_auc
 from beatdetect.model_selection import NormalOnlyKFold
 from beatdetect.nn.augment import ECGAugment, TimeWarp
 from beatdetect.nn.losses import distillation_kl
 from beatdetect.nn.networks import BeatGANConfig, Discriminator, Generator
-from beatdetect.training import GANTrainer, StepContext
 
 #: As in test_detector.py: a small network with a higher learning rate.
 # BeatGAN's own score and schedule: these tests are about what the terms do to the networks.

@@ -31,9 +31,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .exceptions import TrainingDivergedError
+from ..exceptions import TrainingDivergedError
+from ..nn.networks import Discriminator, Generator, init_weights
 from .inference import CPU, INFERENCE_BATCH_SIZE, reconstruction_errors
-from .nn.networks import Discriminator, Generator, init_weights
 
 #: Learning-rate schedules of :class:`GANTrainer`.
 LR_SCHEDULES = ("constant", "cosine")
@@ -118,12 +118,12 @@ class LossTerm(nn.Module):
     - *Which parameters train.* ``side`` (``"generator"`` or ``"discriminator"``) names the
       optimizer that owns the term's parameters.
     - *Randomness.* A term that draws random numbers (augmented views) owns a seeded
-      ``torch.Generator`` (as :class:`~beatdetect.self_improvement.ContrastiveTerm`'s
+      ``torch.Generator`` (as :class:`~beatdetect.gan.terms.ContrastiveTerm`'s
       ``rng``). The trainer's ``rng``, which shuffles the batches, time-warps them and
       re-initialises the discriminator, is not in the context: the GAN sees the same
       batches with or without terms, so a comparison at the same seed is paired.
     - *Side effects.* Extra forward passes through the networks leave their batch-norm
-      running statistics alone (:func:`~beatdetect.self_improvement.call_keeping_stats`):
+      running statistics alone (:func:`~beatdetect.gan.terms.call_keeping_stats`):
       those are the statistics the networks score with.
 
     Hooks run under the trainer's autocast; the losses of :mod:`beatdetect.nn.losses`

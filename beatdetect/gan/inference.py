@@ -3,7 +3,7 @@
 Scoring, training-time validation and the autoencoder baseline all stream beats through a
 network the same way: in chunks of ``batch_size`` beats (memory stays bounded, so a 24-hour
 recording fits), in eval mode, padded to the network's length and cropped back. No
-scikit-learn here, and no training: :mod:`beatdetect.training` imports from this module,
+scikit-learn here, and no training: :mod:`beatdetect.gan.training` imports from this module,
 never the other way round.
 """
 
@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .nn.losses import reconstruction_error
-from .nn.networks import pad_beats
+from ..nn.losses import reconstruction_error
+from ..nn.networks import pad_beats
 
 #: Default device of inference (and of the training engine).
 CPU = torch.device("cpu")

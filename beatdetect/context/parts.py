@@ -1,7 +1,7 @@
 """A beat's context beyond its window: the other beats of its recording, and its rhythm.
 
-Two label-free scores that every detector can add to its own (see
-:class:`~beatdetect.base.BaseBeatDetector`):
+Two label-free scores that :class:`~beatdetect.context.ContextDetector` adds to any
+detector's own:
 
 - **recording template**: the squared distance of a beat to the element-wise median beat of
   its own recording. Most beats of a recording are normal, so its median beat is the
@@ -20,53 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = [
-    "ScoreReference",
-    "check_groups",
-    "check_rr",
-    "rhythm_anomaly",
-    "template_distances",
-]
-
-
-def check_groups(groups, n_beats: int) -> np.ndarray | None:
-    """``groups`` as a 1-D array of one recording id per beat (None passes through)."""
-    if groups is None:
-        return None
-    groups = np.asarray(groups)
-    if groups.ndim != 1 or len(groups) != n_beats:
-        raise ValueError(
-            f"groups must hold one recording id per beat: expected shape ({n_beats},), got "
-            f"{groups.shape}."
-        )
-    if groups.dtype.kind == "f" and not np.isfinite(groups).all():
-        raise ValueError("groups holds NaN or infinite values; use one id per recording.")
-    return groups
-
-
-def check_rr(rr, n_beats: int) -> np.ndarray | None:
-    """``rr`` as a float64 (n_beats, 3) array of pre, post and local RR (None passes through).
-
-    Rows of NaN (a recording of one beat) are allowed and carry no rhythm evidence; any other
-    value must be a positive finite interval.
-    """
-    if rr is None:
-        return None
-    try:
-        rr = np.asarray(rr, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"rr must be an array of RR intervals: {err}") from None
-    if rr.shape != (n_beats, 3):
-        raise ValueError(
-            "rr must hold the pre-RR, post-RR and local RR interval of each beat (see "
-            f"beatdetect.datasets.rr_intervals): expected shape ({n_beats}, 3), got {rr.shape}."
-        )
-    known = ~np.isnan(rr).all(axis=1)
-    values = rr[known]
-    if not (np.isfinite(values).all() and (values > 0).all()):
-        raise ValueError("rr must hold positive, finite intervals (a row of NaN for a beat "
-                         "without neighbours).")
-    return rr
+__all__ = ["ScoreReference", "rhythm_anomaly", "template_distances"]
 
 
 def rhythm_anomaly(rr: np.ndarray) -> np.ndarray:
@@ -118,8 +72,14 @@ def template_distances(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
     [0.0, 0.0, 0.0, 1.0]
     """
     out = np.empty(len(X), dtype=np.float64)
-    for group in np.unique(groups):
-        index = np.flatnonzero(groups == group)
+    if len(X) == 0:
+        return out
+    # One sort, then each recording's beats as a contiguous slice: linear in the number of
+    # recordings (a mask per recording was quadratic with one beat per recording).
+    _, inverse = np.unique(groups, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.flatnonzero(np.diff(inverse[order])) + 1
+    for index in np.split(order, bounds):
         template = np.median(X[index], axis=0)  # (C, L)
         out[index] = np.mean((X[index] - template) ** 2, axis=(1, 2), dtype=np.float64)
     return out
