@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 
 import numpy as np
 import torch
 
 from beatdetect import SIBeatGANDetector
+from beatdetect.benchmark import cpu_model
 from beatdetect.datasets import inter_patient_split, intra_patient_split, load_mitbih
 from beatdetect.gan.inference import reconstruction_errors
 from beatdetect.gan.persistence import params_from_data
@@ -74,8 +74,8 @@ def main(argv=None):
             with open(args.out, "w") as fh:
                 json.dump({"args": vars(args), "params": params, "n_train": int(len(train)),
                            "precision": str(trainer.amp_dtype or torch.float32),
-                           "threads": torch.get_num_threads(), "cpu": platform.processor()
-                           or platform.machine(), "curve": curve}, fh, indent=1)
+                           "threads": torch.get_num_threads(), "cpu": cpu_model(),
+                           "curve": curve}, fh, indent=1)
         return row
 
     # Exactly SIBeatGANDetector.fit, with the evaluation hooked after every epoch.

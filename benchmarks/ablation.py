@@ -1,0 +1,83 @@
+"""Does self-improvement make BeatGAN better? The full-scale ablation (issue 20), resumable.
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/ablation.py --data-home ../shared/data \\
+        --epochs 6 --n-jobs 2 [--plan]
+
+Plain BeatGAN (``SIBeatGANDetector()``), ``distill=True``, ``contrastive=True`` and both,
+each scored by its networks only (BeatGAN's reconstruction error: no raw-beat bank, no
+context), on every training beat of intra-patient fold 0 and of the inter-patient split
+(all DS1 normal beats -> DS2), seeds 0, 1 and 2, at a budget of ``--epochs`` epochs chosen
+beforehand from the label-free validation loss of the learning curves
+(``results/learning_curves``). Jobs run split by split (the four variants of one protocol
+and seed before the next), so an interrupted run leaves paired rows. Every finished job is in
+``results/ablation/results.jsonl``: rerunning the command skips it, so the run continues
+across sessions. ``--plan`` prints the jobs and the CPU time they need at the measured
+throughput, and runs nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from beatdetect.benchmark import run_benchmark
+
+#: The four variants (``LABEL=DETECTOR``), in the order they run within a split.
+MODELS = ["plain=sibeatgan", "distill=sibeatgan", "contrastive=sibeatgan", "both=sibeatgan"]
+#: Parameters per label over the estimator's defaults.
+PARAMS = {
+    "distill": {"distill": True},
+    "contrastive": {"contrastive": True},
+    "both": {"distill": True, "contrastive": True},
+}
+#: Training beats of each protocol at full scale (MIT-BIH, this project's loader).
+TRAIN_BEATS = {"intra": 72_064, "inter": 45_843}
+#: Cost of each variant relative to plain BeatGAN, per training beat.
+RELATIVE_COST = {"plain": 1.0, "distill": 1.4, "contrastive": 1.4, "both": 1.8}
+
+
+def plan(epochs: int, seeds, beats_per_second: float, n_jobs: int) -> str:
+    """A table of the runs and the CPU hours they need at ``beats_per_second`` per job."""
+    lines = ["| protocol | variant | runs | hours per run | hours |",
+             "| --- | --- | ---: | ---: | ---: |"]
+    total = 0.0
+    for protocol, n_beats in TRAIN_BEATS.items():
+        for variant, cost in RELATIVE_COST.items():
+            hours = n_beats * epochs * cost / beats_per_second / 3600
+            total += hours * len(seeds)
+            lines.append(f"| {protocol} | {variant} | {len(seeds)} | {hours:.2f} | "
+                         f"{hours * len(seeds):.1f} |")
+    lines.append(f"\nTotal {total:.1f} CPU hours: {total / n_jobs:.1f} h of wall time with "
+                 f"{n_jobs} jobs of one thread.")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-home", default=None,
+                        help="folder holding mitdb/ (default: $BEATDETECT_DATA)")
+    parser.add_argument("--out", default="results/ablation")
+    parser.add_argument("--epochs", type=int, required=True,
+                        help="the budget chosen from the learning curves' validation loss")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--plan", action="store_true",
+                        help="print the jobs' CPU time and stop")
+    parser.add_argument("--beats-per-second", type=float, default=310.0,
+                        help="training throughput of one job, for --plan (measured: 310 "
+                        "beats/s, plain BeatGAN, bfloat16, one Zen 4 thread)")
+    args = parser.parse_args(argv)
+    if args.plan:
+        print(plan(args.epochs, args.seeds, args.beats_per_second, args.n_jobs))
+        return
+    result = run_benchmark(
+        args.out, "cpu", models=MODELS, params=PARAMS, data_home=args.data_home,
+        n_jobs=args.n_jobs, order="split", plots=False, folds=(0,), seeds=tuple(args.seeds),
+        max_train=None, epochs=args.epochs,
+    )
+    print(result.markdown)
+
+
+if __name__ == "__main__":
+    main()
