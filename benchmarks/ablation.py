@@ -33,8 +33,43 @@ PARAMS = {
 }
 #: Training beats of each protocol at full scale (MIT-BIH, this project's loader).
 TRAIN_BEATS = {"intra": 72_064, "inter": 45_843}
-#: Cost of each variant relative to plain BeatGAN, per training beat.
-RELATIVE_COST = {"plain": 1.0, "distill": 1.4, "contrastive": 1.4, "both": 1.8}
+#: Cost of each variant relative to plain BeatGAN, per training beat, as measured by
+#: ``--measure-cost`` (results/ablation/relative_cost.json: one Intel Xeon thread, bfloat16).
+RELATIVE_COST = {"plain": 1.0, "distill": 1.45, "contrastive": 1.29, "both": 1.73}
+
+
+def measure_cost(n_beats: int = 1024, repeats: int = 3, data_home=None) -> dict:
+    """Training beats/s of each variant, timed in one run, interleaved ``repeats`` times.
+
+    Short fits (one epoch of ``n_beats`` real fold-0 training beats) in the order plain,
+    distill, contrastive, both, repeated, so a load that changes during the run touches every
+    variant alike; the median per variant is kept.
+    """
+    import time
+
+    import numpy as np
+    import torch
+
+    from beatdetect import SIBeatGANDetector
+    from beatdetect.benchmark import cpu_model
+    from beatdetect.datasets import intra_patient_split, load_mitbih
+
+    data = load_mitbih(data_home, verbose=False)
+    train, _ = intra_patient_split(data, fold=0)
+    X = data.X[np.random.default_rng(0).choice(train, n_beats, replace=False)]
+    rates = {label: [] for label in RELATIVE_COST}
+    precision = None
+    for _ in range(repeats):
+        for label in RELATIVE_COST:
+            det = SIBeatGANDetector(max_epochs=1, random_state=0, **PARAMS.get(label, {}))
+            start = time.perf_counter()
+            det.fit(X)
+            rates[label].append(n_beats / (time.perf_counter() - start))
+            precision = det.training_precision_
+    median = {label: float(np.median(r)) for label, r in rates.items()}
+    return {"cpu": cpu_model(), "threads": torch.get_num_threads(), "precision": precision,
+            "n_beats": n_beats, "repeats": repeats, "beats_per_second": median,
+            "relative_cost": {k: median["plain"] / v for k, v in median.items()}}
 
 
 def plan(epochs: int, seeds, beats_per_second: float, n_jobs: int) -> str:
@@ -64,10 +99,17 @@ def main(argv=None):
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--plan", action="store_true",
                         help="print the jobs' CPU time and stop")
+    parser.add_argument("--measure-cost", action="store_true",
+                        help="time a short fit of each variant (one run) and stop")
     parser.add_argument("--beats-per-second", type=float, default=310.0,
                         help="training throughput of one job, for --plan (measured: 310 "
                         "beats/s, plain BeatGAN, bfloat16, one Zen 4 thread)")
     args = parser.parse_args(argv)
+    if args.measure_cost:
+        import json
+
+        print(json.dumps(measure_cost(data_home=args.data_home), indent=1))
+        return
     if args.plan:
         print(plan(args.epochs, args.seeds, args.beats_per_second, args.n_jobs))
         return
