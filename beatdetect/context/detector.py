@@ -57,7 +57,9 @@ class ContextDetector(MetaEstimatorMixin, BaseBeatDetector):
 
     Without ``groups`` and ``rr`` the score ranks beats exactly as the detector does.
     With ``detector=None`` the template (and the rhythm) are the whole score: the
-    "recording's own typical beat" and "RR prematurity" references.
+    "recording's own typical beat" and "RR prematurity" references. Scored with neither
+    part applying (no ``groups``, no ``rr``), such a detector falls back on the distance to
+    the median training beat (``template_``), so it is still an outlier detector.
 
     Parameters
     ----------
@@ -86,9 +88,12 @@ class ContextDetector(MetaEstimatorMixin, BaseBeatDetector):
     ----------
     detector_ : estimator or None
         The fitted clone of ``detector``.
+    template_ : ndarray of shape (n_leads, n_samples)
+        With ``detector=None`` only: the element-wise median training beat.
     references_ : dict of str to ScoreReference
         ``"model"``: the detector's anomaly score on normal beats it did not fit (or on
-        its training beats with ``holdout=0``); ``"recording"``: template distances of the
+        its training beats with ``holdout=0``; with ``detector=None`` the training beats'
+        distance to ``template_``); ``"recording"``: template distances of the
         training beats (with ``groups`` in fit); ``"rhythm"``: prematurity of the training
         beats (with ``rr`` in fit). A missing context reference is taken from the beats
         being scored.
@@ -284,12 +289,19 @@ class ContextDetector(MetaEstimatorMixin, BaseBeatDetector):
             self.detector_ = clone(self.detector).fit(X_all[fit_index])
             model = -np.asarray(self.detector_.score_samples(X_all[ref_index]), np.float64)
             self.references_[MODEL] = ScoreReference.from_scores(model)
+        else:
+            self.template_ = np.median(X3, axis=0)
+            self.references_[MODEL] = ScoreReference.from_scores(self._template_distance(X3))
         if groups is not None:
             self.references_[RECORDING] = ScoreReference.from_scores(
                 template_distances(X3, groups))
         if rr is not None:
             self.references_[RHYTHM] = ScoreReference.from_scores(rhythm_anomaly(rr))
         self.fit_groups_ = None if groups is None else sorted(set(groups.tolist()))
+
+    def _template_distance(self, X3) -> np.ndarray:
+        """Mean squared distance of each beat to the median training beat (no detector)."""
+        return np.mean((X3 - self.template_) ** 2, axis=(1, 2), dtype=np.float64)
 
     def _anomaly_in_context(self, X, groups, rr, parts: dict | None = None) -> np.ndarray:
         check_is_fitted(self)
@@ -309,15 +321,15 @@ class ContextDetector(MetaEstimatorMixin, BaseBeatDetector):
             model = -np.asarray(self.detector_.score_samples(np.asarray(X)), np.float64)
             parts[MODEL] = self.references_[MODEL].standardize(finite_anomaly(model))
             morphology = parts[MODEL].copy()
+        elif not ((self.recording_template and groups is not None)
+                  or (rr is not None and self.w_rhythm)):
+            # No detector and no context part applies: the median training beat stands in.
+            parts[MODEL] = self.references_[MODEL].standardize(self._template_distance(X3))
+            morphology = parts[MODEL].copy()
         else:
             morphology = np.zeros(n)
         if self.recording_template and groups is not None:
             morphology = self._with_template(X3, groups, morphology, parts)
-        elif self.detector_ is None and self.recording_template:
-            raise ValueError(
-                "This ContextDetector has no detector: its score is the recording template, "
-                "which needs the recording of each beat (pass groups)."
-            )
         parts["morphology"] = morphology.copy()
         anomaly = morphology
         if rr is not None and self.w_rhythm:

@@ -22,6 +22,11 @@ import numpy as np
 
 __all__ = ["ScoreReference", "rhythm_anomaly", "template_distances"]
 
+#: Spreads of scores below this are round-off, not a ranking (a model that reconstructs its
+#: training beats exactly scores them around 1e-31): they are not used as a scale, which would
+#: blow the round-off up into differences of order one.
+SCALE_FLOOR = 1e-12
+
 
 def rhythm_anomaly(rr: np.ndarray) -> np.ndarray:
     """Prematurity of each beat: ``log(post / pre) + log(local / pre)``; 0 without RR.
@@ -116,8 +121,9 @@ class ScoreReference:
             return cls(0.0, 1.0)
         q1, center, q3 = np.percentile(scores, [25.0, 50.0, 75.0])
         scale = q3 - q1
-        if not scale > 0:  # constant scores: fall back on the spread, then on 1
-            scale = float(np.std(scores)) or 1.0
+        if not scale > SCALE_FLOOR:  # constant scores: fall back on the spread, then on 1
+            scale = float(np.std(scores))
+            scale = scale if scale > SCALE_FLOOR else 1.0
         return cls(float(center), float(scale))
 
     def standardize(self, scores) -> np.ndarray:

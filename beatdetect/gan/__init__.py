@@ -9,9 +9,25 @@ One package, one job per module:
 - :mod:`~beatdetect.gan.terms`: the self-distillation and contrastive loss terms;
 - :mod:`~beatdetect.gan.inference`: chunked, no-grad reconstruction and scoring;
 - :mod:`~beatdetect.gan.persistence`: safetensors model files.
+
+Importing a submodule (``beatdetect.gan.inference`` to score, ``beatdetect.gan.options``)
+does not import the others: the names below are imported on first use.
 """
 
-from .estimator import SIBeatGANDetector
-from .options import Contrastive, Distillation
-
 __all__ = ["Contrastive", "Distillation", "SIBeatGANDetector"]
+
+
+def __getattr__(name):
+    if name == "SIBeatGANDetector":
+        from .estimator import SIBeatGANDetector
+
+        return SIBeatGANDetector
+    if name in ("Contrastive", "Distillation"):
+        from . import options
+
+        return getattr(options, name)
+    raise AttributeError(f"module 'beatdetect.gan' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *__all__])

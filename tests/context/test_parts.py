@@ -52,5 +52,19 @@ def test_check_rr_and_groups_reject_mismatches():
     np.testing.assert_array_equal(check_rr([[np.nan] * 3], 1), [[np.nan] * 3])
     with pytest.raises(ValueError, match=r"expected shape \(2,\)"):
         check_groups(["a"], 2)
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match=r"groups has 1 missing recording id\(s\) \(nan at 1\)"):
         check_groups([0.0, np.nan], 2)
+
+
+def test_template_distances_match_a_brute_force_reference_on_random_groups():
+    """D12: the one-sort algorithm gives each beat its own recording's distance."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 2, 16)).astype(np.float32)
+    groups = rng.integers(0, 180, size=500).astype(str)  # many recordings of 1 to ~8 beats
+    expected = np.empty(500)
+    for g in np.unique(groups):
+        members = groups == g
+        template = np.median(X[members], axis=0)
+        expected[members] = ((X[members] - template) ** 2).mean(axis=(1, 2))
+    np.testing.assert_allclose(template_distances(X, groups), expected, rtol=1e-6)
+    assert (template_distances(X, np.arange(500).astype(str)) == 0).all()  # one beat each
