@@ -19,14 +19,29 @@ import csv
 import numpy as np
 from sklearn.utils import Bunch
 
-__all__ = ["CSV_COLUMNS", "score_beats", "score_record", "write_scores_csv"]
+__all__ = ["CSV_COLUMNS", "score_beats", "score_record", "takes_context", "write_scores_csv"]
 
 #: Columns of :func:`write_scores_csv`; ``aami`` only when the beats are annotated.
 CSV_COLUMNS = ("time_s", "sample", "anomaly_score", "flag", "aami")
 
 
+def takes_context(detector) -> bool:
+    """Whether ``detector.score_samples`` takes the beats' context (``groups``, ``rr``).
+
+    Examples
+    --------
+    >>> from beatdetect.baselines import make_detector
+    >>> takes_context(make_detector("knn")), takes_context(make_detector("knn+context"))
+    (False, True)
+    """
+    import inspect
+
+    parameters = inspect.signature(detector.score_samples).parameters
+    return "groups" in parameters and "rr" in parameters
+
+
 def score_beats(beats, detector, *, signal=None) -> Bunch:
-    """Score beats of one recording with their context: ``groups`` and ``rr``.
+    """Score beats of one recording, with their context (``groups``, ``rr``) if it takes it.
 
     Parameters
     ----------
@@ -36,8 +51,10 @@ def score_beats(beats, detector, *, signal=None) -> Bunch:
         :func:`~beatdetect.datasets.beats_from_signal`: ``X``, ``record`` (the recording
         name of each beat, passed as ``groups``) and ``rr`` (passed as ``rr``).
     detector : fitted beatdetect detector
-        E.g. a fitted :class:`~beatdetect.SIBeatGANDetector` or a baseline of
-        :mod:`beatdetect.baselines`; its ``score_samples`` and ``predict`` are called.
+        E.g. a fitted :class:`~beatdetect.context.ContextDetector` (given ``groups`` and
+        ``rr``), :class:`~beatdetect.SIBeatGANDetector` or a baseline of
+        :mod:`beatdetect.baselines` (given the beats alone); its ``score_samples`` and
+        ``predict`` are called.
     signal : array-like of shape (n_samples,) or (n_samples, n_leads), optional
         The raw recording, kept in the result for figures
         (:func:`~beatdetect.plotting.plot_scored_record`).
@@ -68,10 +85,12 @@ def score_beats(beats, detector, *, signal=None) -> Bunch:
     >>> bool(np.all(scored.anomaly_score == -scored.score_samples))
     True
     """
-    context = {"groups": np.asarray(beats.record), "rr": beats.rr}
+    groups = np.asarray(beats.record)
+    # A detector of beats alone takes no context (it scores the beat window only).
+    context = {"groups": groups, "rr": beats.rr} if takes_context(detector) else {}
     scores = np.asarray(detector.score_samples(beats.X, **context), dtype=np.float64)
     flags = np.asarray(detector.predict(beats.X, **context))
-    names = np.unique(context["groups"])
+    names = np.unique(groups)
     return Bunch(
         beats=beats,
         score_samples=scores,
