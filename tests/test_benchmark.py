@@ -94,7 +94,6 @@ def test_plan_jobs_order_params_and_keys():
 
 def test_plan_jobs_takes_fields_of_object_parameters():
     from beatdetect.benchmark.jobs import build_detector
-    from beatdetect.gan import Distillation
     from beatdetect.nn.augment import ECGAugment
 
     preset = get_preset("quick", protocols=("intra",), folds=(0,), seeds=(0,))
@@ -132,8 +131,8 @@ def test_default_models_cover_both_settings():
 
     assert BEATS_ALONE_MODELS == ("sibeatgan", "knn", "ae", "pca", "iforest")
     # Every detector of beats alone is also run in context, beside the context-only ones.
-    assert CONTEXT_MODELS == tuple(f"{m}+context" for m in BEATS_ALONE_MODELS) + (
-        "template", "rhythm")
+    assert tuple(f"{m}+context" for m in BEATS_ALONE_MODELS) + (
+        "template", "rhythm") == CONTEXT_MODELS
     assert DEFAULT_MODELS == BEATS_ALONE_MODELS + CONTEXT_MODELS
     jobs = plan_jobs(PRESETS["quick"], data_id="d")
     assert len(jobs) == 2 * len(DEFAULT_MODELS)  # intra fold 0 and inter, seed 0
@@ -639,3 +638,34 @@ def test_every_benchmark_script_imports():
     for path in sorted((REPO / "benchmarks").glob("*.py")):
         spec = importlib.util.spec_from_file_location(path.stem, path)
         spec.loader.exec_module(importlib.util.module_from_spec(spec))  # no stale name
+
+
+# --------------------------------------------------------------------------- two settings
+def test_results_show_beats_alone_and_with_context_tables_with_published_figures(
+        synthetic, tmp_path):
+    from beatdetect.benchmark.files import RESULTS_FORMAT
+
+    result = run_benchmark(tmp_path, "quick", **_synthetic_kwargs(
+        synthetic, models=["pca", "pca+context", "template"], params=None, folds=(0,)))
+    assert load_results(tmp_path)["format"] == RESULTS_FORMAT == "beatdetect.benchmark/2"
+    assert [r["context"] for r in result.rows] == [False, True, True]
+    text = result.markdown
+    alone, context = text.split("**With context**")
+    assert "**Beats alone**" in alone and "| intra | pca |" in alone
+    assert "| intra | pca+context |" not in alone
+    assert "| intra | pca+context |" in context and "| intra | template |" in context
+    # The published figures sit beside the beats-alone table, marked as published.
+    assert "| BeatGAN (Zhou et al., IJCAI 2019) | 0.9447 | – |" in alone
+    assert "| Anobeat | 0.960 | 0.894 |" in alone and "arXiv 2404.15333" in alone
+    assert "on its authors' own splits" in alone and "0.9447" not in context
+
+
+@pytest.mark.parametrize("name", ["quick", "cpu", "self_improvement", "self_improvement_10k"])
+def test_results_of_the_old_api_still_render_as_before(name):
+    """Format-1 files (labels of the API before the context layer, e.g. ``knn_context``)
+    render as the one table committed beside them: the docs show them as history."""
+    folder = REPO / "results" / name
+    results = load_results(folder)
+    assert results["format"] == "beatdetect.benchmark/1"
+    assert render_markdown(results) == (folder / "results.md").read_text(encoding="utf-8")
+    assert "**Beats alone**" not in render_markdown(results)

@@ -291,7 +291,7 @@ class ResultsStore:
 
         if not self.journal.is_file():
             return {}
-        rows = {}
+        rows, gaps = {}, {}
         text = self.journal.read_text(encoding="utf-8", errors="replace")
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
@@ -318,16 +318,19 @@ class ResultsStore:
             if problem is None and not path.is_file():
                 problem = f"has no scores file ({path.name} is missing)"
             if problem is not None:
-                warnings.warn(f"{where} ({row['model']}, {row['protocol']}) {problem}: the "
-                              "job is not counted as finished and runs again on resume.",
-                              UserWarning, stacklevel=2)
                 rows.pop(row["key"], None)
+                gaps[row["key"]] = (f"{where} ({row['model']}, {row['protocol']}) {problem}: "
+                                    "the job is not counted as finished and runs again on "
+                                    "resume.")
                 continue
             stamp = (path.stat().st_mtime_ns, path.stat().st_size)
             if self._checked.get(row["key"]) != stamp:  # each file read once, not per call
                 check_scores_file(path, row.get("n_test"), where)
                 self._checked[row["key"]] = stamp
             rows[row["key"]] = row
+            gaps.pop(row["key"], None)  # a later line ran the job again
+        for message in gaps.values():
+            warnings.warn(message, UserWarning, stacklevel=2)
         return rows
 
     def scores_path(self, key: str) -> Path:
