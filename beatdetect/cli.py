@@ -8,24 +8,33 @@
     beatdetect score 105 --model model.safetensors --out-csv 105.csv --out-png 105.png
 
 The work is done by library functions Python users can call too:
-:func:`beatdetect.datasets.training_beats` (``fit``),
-:func:`beatdetect.record_scoring.score_record`, :func:`beatdetect.record_scoring.write_scores_csv`
-and :func:`beatdetect.plotting.plot_scored_record` (``score``), :func:`beatdetect.benchmark.run_benchmark` (``benchmark``); this module turns
-flags into those calls and prints what they return.
+:func:`beatdetect.datasets.training_beats` and
+:class:`~beatdetect.context.ContextDetector` (``fit``),
+:func:`beatdetect.record_scoring.score_record`,
+:func:`beatdetect.record_scoring.write_scores_csv` and
+:func:`beatdetect.plotting.plot_scored_record` (``score``),
+:func:`beatdetect.benchmark.run_benchmark` (``benchmark``); this module turns flags into
+those calls and prints what they return.
 
 Errors (a missing file, a bad flag value, data that cannot be found) print one line and
-return a non-zero exit code, without a traceback (``--traceback`` shows it). Output paths
-are checked before any training or scoring starts, so a typo in ``--out`` never throws away
-a trained model.
+return a non-zero exit code, without a traceback (``--traceback`` shows it); Ctrl-C at any
+moment prints one line and returns 130. Every output (its folder, its name, its format) and
+every parameter is checked before any data is read, so a typo in ``--out`` never throws
+away a trained model; each output is written to a temporary file and renamed into place,
+and the command says when it replaces an existing file.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import json
 import math
+import os
+import re
 import sys
+import tempfile
 from pathlib import Path
 
 __all__ = ["build_parser", "main"]
@@ -98,6 +107,22 @@ def _positive_float(text: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
     return value
+
+
+def _fraction(text: str) -> float:
+    """A share of beats in (0, 0.5]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 0.5:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 0.5], got {text!r}")
+    return value
+
+
+def _contamination(text: str):
+    """``auto`` or a fraction in (0, 0.5], as the detectors' ``contamination``."""
+    return "auto" if text.strip().lower() == "auto" else _fraction(text)
 
 
 def _n_jobs(text: str) -> int:
@@ -183,6 +208,63 @@ def check_output_dir(path, flag: str) -> Path:
     return path
 
 
+def figure_formats() -> set[str]:
+    """Suffixes matplotlib can save a figure as (``png``, ``pdf``, ``svg``...)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return set(FigureCanvasBase.get_supported_filetypes())
+
+
+def check_figure_file(path, flag: str) -> Path:
+    """:func:`check_output_file`, and the suffix must be a format matplotlib writes."""
+    path = check_output_file(path, flag)
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in figure_formats():
+        raise ValueError(f"{flag} {path}: {path.suffix or 'no suffix'} is not an image format "
+                         f"matplotlib writes; use one of "
+                         f"{', '.join(sorted(figure_formats()))}, e.g. .png.")
+    return path
+
+
+def _replacing(args, path: Path) -> None:
+    if path.exists():
+        _note(args, f"Replacing the existing file {path}.")
+
+
+def write_outputs(args, writers: dict) -> None:
+    """Write every output through a temporary file, then rename them all into place.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        For the notes (``--quiet``).
+    writers : dict of Path to callable
+        Each output path and a function writing the output to the path it is given.
+
+    A failure while writing any output leaves every target as it was: nothing is renamed
+    until all are written. Each file gets the mode of a new file (0666 minus the umask),
+    like the model file.
+    """
+    from .benchmark.files import _umask
+
+    temps = {}
+    try:
+        for path, write in writers.items():
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                       suffix=path.suffix)
+            os.close(fd)
+            temps[path] = Path(tmp)
+            write(temps[path])
+            os.chmod(tmp, 0o666 & ~_umask())
+        for path, tmp in temps.items():
+            _replacing(args, path)
+            os.replace(tmp, path)
+    finally:
+        for tmp in temps.values():
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
 # --------------------------------------------------------------------------- benchmark
 def cmd_benchmark(args) -> int:
     from .benchmark import describe_budget, get_preset, run_benchmark
@@ -193,12 +275,13 @@ def cmd_benchmark(args) -> int:
     if hasattr(args, "max_train"):  # absent unless given: None ("all") is a value
         preset = preset.replace(max_train=args.max_train)
     out = check_output_dir(args.out or Path("benchmark-results") / args.preset, "--out")
-    result = run_benchmark(
-        out, preset, params=parse_model_params(args.param), data_home=args.data_home,
-        records=args.records, cache_dir=args.cache_dir, download=not args.no_download,
-        n_jobs=args.n_jobs, scheduler=args.scheduler, plots=not args.no_plots,
-        progress=not args.quiet, order=args.order,
-    )
+    with data_errors_for_the_command_line(args):
+        result = run_benchmark(
+            out, preset, params=parse_model_params(args.param), data_home=args.data_home,
+            records=args.records, cache_dir=args.cache_dir, download=not args.no_download,
+            n_jobs=args.n_jobs, scheduler=args.scheduler, plots=not args.no_plots,
+            progress=not args.quiet, order=args.order,
+        )
     print(result.markdown)
     resumed = f", {result.n_skipped} resumed from earlier runs" if result.n_skipped else ""
     _note(args, f"{result.n_run} jobs run{resumed}; {result.wall_seconds or 0:.0f} s of "
@@ -227,57 +310,195 @@ def cmd_report(args) -> int:
         return EXIT_OK
     markdown = render_markdown(load_results(args.results), args.baseline)
     if args.out:
-        Path(args.out).write_text(markdown, encoding="utf-8")
+        out = Path(args.out).expanduser()
+        write_outputs(args, {out: lambda tmp: tmp.write_text(markdown, encoding="utf-8")})
     else:
         print(markdown, end="")
     return EXIT_OK
 
 
 # --------------------------------------------------------------------------- fit
+#: Most weights the networks of ``beatdetect fit`` may have (float32: 4 GB), checked before
+#: any beat is read: a typo such as base_filters=1000000000 fails at once, by name.
+MAX_WEIGHTS = 10**9
+#: Parameters that set the size of the networks or of a training batch.
+SIZE_PARAMS = ("base_filters", "n_layers", "latent_dim")
+#: Largest training mini-batch (beats) ``beatdetect fit`` accepts.
+MAX_BATCH_SIZE = 2**20
+
+
+def _n_weights(gan, n_leads: int = 1, length: int = 320) -> float:
+    """Weights of the GAN's generator and discriminator, counted without allocating them."""
+    import torch
+
+    from .nn.networks import BeatGANConfig, Discriminator, Generator
+
+    cfg = BeatGANConfig(n_leads=n_leads, length=length, base_filters=gan.base_filters,
+                        n_layers=gan.n_layers, latent_dim=gan.latent_dim)
+    try:
+        with torch.device("meta"):  # shapes only: no memory is allocated
+            nets = Generator(cfg), Discriminator(cfg)
+    except (RuntimeError, OverflowError, ValueError):  # a size torch cannot even represent
+        return math.inf
+    return float(sum(p.numel() for net in nets for p in net.parameters()))
+
+
+def check_sizes(gan) -> None:
+    """Refuse network and batch sizes no machine can train, naming the parameter.
+
+    Parameters
+    ----------
+    gan : SIBeatGANDetector
+        Unfitted; its sizes are read from its parameters (one lead of 320 samples, the
+        usual beat: the lead count and length change the count little).
+
+    Raises
+    ------
+    ValueError
+        The networks would have more than :data:`MAX_WEIGHTS` weights (the message names
+        the size parameters responsible and their values), or ``batch_size`` is above
+        :data:`MAX_BATCH_SIZE`.
+    """
+    from .gan import SIBeatGANDetector
+
+    if gan.batch_size > MAX_BATCH_SIZE:
+        raise ValueError(f"batch_size={gan.batch_size} is larger than any training set "
+                         f"(at most {MAX_BATCH_SIZE:,} beats); use e.g. batch_size=64.")
+    n = _n_weights(gan)
+    if n <= MAX_WEIGHTS:
+        return
+    defaults = SIBeatGANDetector().get_params()
+    # The parameters whose value alone (the others at their defaults) is too big.
+    culprits = [name for name in SIZE_PARAMS
+                if _n_weights(SIBeatGANDetector(**{name: getattr(gan, name)})) > MAX_WEIGHTS]
+    culprits = culprits or [name for name in SIZE_PARAMS
+                            if getattr(gan, name) != defaults[name]]
+    given = ", ".join(f"{name}={getattr(gan, name)}" for name in culprits)
+    size = "more weights than torch can count" if math.isinf(n) else f"{n:,.0f} weights"
+    raise ValueError(
+        f"{given} gives networks of {size}, above the {MAX_WEIGHTS:,} (4 GB) beatdetect fit "
+        f"accepts; the defaults are "
+        f"{', '.join(f'{name}={defaults[name]}' for name in culprits)}.")
+
+
 def _check_detector(det) -> None:
-    """Parameter values and the device, checked before any beat is read."""
+    """Parameter values, sizes and the device, checked before any beat is read."""
     from ._device import resolve_device
 
+    gan = getattr(det, "detector", None) or det
     det._validate_params()  # scikit-learn's constraints, as fit would check them
+    gan._validate_params()
+    check_sizes(gan)
     try:
-        resolve_device(det.device)
+        resolve_device(gan.device)
     except RuntimeError as err:  # torch.device("tpu")
         raise ValueError(
-            f"device={det.device!r} is not a torch device: use 'auto', 'cpu', 'cuda' or "
+            f"device={gan.device!r} is not a torch device: use 'auto', 'cpu', 'cuda' or "
             f"'cuda:N' ({err})") from None
+
+
+#: Parameters of the context layer that ``fit --param`` sends to it (the others go to
+#: SIBeatGANDetector).
+CONTEXT_PARAMS = ("recording_template", "w_rhythm", "holdout", "min_recording_beats")
+
+
+def build_fit_detector(args):
+    """The detector ``beatdetect fit`` trains, from its flags; checked, not yet fitted.
+
+    SI-BeatGAN in context (:class:`~beatdetect.context.ContextDetector`: the recording
+    template and the rhythm part), or alone with ``--no-context``. ``--param`` values go to
+    SIBeatGANDetector (nested names such as ``distill__w_kd`` included), except the context
+    layer's own (:data:`CONTEXT_PARAMS`); ``--contamination`` sets the threshold of the
+    outer detector.
+    """
+    from .context import ContextDetector
+    from .gan import SIBeatGANDetector
+    from .gan.persistence import params_from_data
+
+    given = dict(parse_assignment(p) for p in args.param or ())
+    context = {k: given.pop(k) for k in CONTEXT_PARAMS if k in given}
+    if context and args.no_context:
+        raise ValueError(f"{', '.join(context)} belong(s) to the context layer, which "
+                         "--no-context leaves out.")
+    known = set(SIBeatGANDetector().get_params())
+    unknown = sorted(k for k in given if k.split("__")[0] not in known)
+    if unknown:
+        raise ValueError(f"SIBeatGANDetector has no parameter(s) {unknown}; its parameters "
+                         f"are {', '.join(sorted(known))} (and, in context, "
+                         f"{', '.join(CONTEXT_PARAMS)}).")
+    params = params_from_data(given)
+    params.setdefault("max_epochs", args.epochs)
+    params.setdefault("random_state", args.seed)
+    # verbose=2: a bar with an ETA inside each epoch, besides the epoch lines.
+    params.setdefault("verbose", 0 if args.quiet else 2)
+    contamination = args.contamination
+    if args.no_context:
+        return SIBeatGANDetector(**params, contamination=contamination)
+    return ContextDetector(SIBeatGANDetector(**params), contamination=contamination,
+                           random_state=args.seed, **context)
 
 
 def cmd_fit(args) -> int:
     from . import datasets
-    from .gan import SIBeatGANDetector
-    from .gan.persistence import params_from_data
 
-    params = params_from_data(dict(parse_assignment(p) for p in args.param or ()))
-    params.setdefault("max_epochs", args.epochs)
-    params.setdefault("random_state", args.seed)
-    params.setdefault("verbose", 0 if args.quiet else 1)
-    try:
-        det = SIBeatGANDetector(**params)
-    except TypeError:
-        known = ", ".join(sorted(SIBeatGANDetector().get_params()))
-        unknown = sorted(set(params) - set(SIBeatGANDetector().get_params()))
-        raise ValueError(f"SIBeatGANDetector has no parameter(s) {unknown}; its parameters "
-                         f"are {known}.") from None
+    det = build_fit_detector(args)
     # Everything that can fail without data is checked before the beats are read.
     _check_detector(det)
     out = check_output_file(args.out, "--out")
-    train = datasets.training_beats(
-        records=args.records, record_dir=args.record_dir, data_home=args.data_home,
-        cache_dir=args.cache_dir, leads=args.leads, download=not args.no_download,
-        max_beats=args.max_beats, random_state=args.seed, verbose=not args.quiet)
+    with data_errors_for_the_command_line(args):
+        train = datasets.training_beats(
+            records=args.records, record_dir=args.record_dir, data_home=args.data_home,
+            cache_dir=args.cache_dir, leads=args.leads, download=not args.no_download,
+            max_beats=args.max_beats, random_state=args.seed, verbose=not args.quiet)
     names = train.records
     _note(args, f"Training on {len(train.X):,} normal beats of {len(names)} record(s) "
-                f"({', '.join(names[:8])}{'...' if len(names) > 8 else ''}).")
-    det.fit(train.X, groups=train.record, rr=train.rr)
-    path = det.save(out)
-    _note(args, f"Saved the fitted detector to {path} ({det.n_iter_} epochs, "
+                f"({', '.join(names[:8])}{'...' if len(names) > 8 else ''})"
+                f"{'' if args.no_context else ', with their recordings and RR intervals'}.")
+    if args.no_context:
+        det.fit(train.X)
+    else:
+        det.fit(train.X, groups=train.record, rr=train.rr)
+    from .gan.persistence import save_model  # SI-BeatGAN alone or in its ContextDetector
+
+    _replacing(args, out)
+    path = save_model(det, out)
+    gan = getattr(det, "detector_", det)
+    _note(args, f"Saved the fitted detector to {path} ({gan.n_iter_} epochs, "
                 f"threshold offset_ = {det.offset_:.4g}).")
     return EXIT_OK
+
+
+# --------------------------------------------------------------------------- data
+#: Sentences of library messages that speak Python (``download=True``, ``data_home=``):
+#: the command line says what to type instead.
+_API_TERMS = re.compile(r"download=|data_home\b|data_home=|cache_dir=")
+
+
+@contextlib.contextmanager
+def data_errors_for_the_command_line(args):
+    """Say what a command-line user types when the data cannot be found or fetched.
+
+    A :class:`~beatdetect.exceptions.DataNotFoundError` keeps its sentences that describe
+    the problem, loses those that give Python advice, and ends with the flags to use:
+    ``--data-home`` (a folder holding ``mitdb/``), ``$BEATDETECT_DATA``, and downloading
+    (without ``--no-download``).
+    """
+    from .datasets._home import DATA_HOME_ENV, get_data_home
+    from .exceptions import DataNotFoundError
+
+    try:
+        yield
+    except DataNotFoundError as err:
+        sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z(])", " ".join(str(err).split()))
+        kept = " ".join(s for s in sentences if not _API_TERMS.search(s))
+        home = get_data_home(args.data_home)
+        extra = ("; or drop --no-download to fetch MIT-BIH from PhysioNet"
+                 if getattr(args, "no_download", False) else "")
+        raise DataNotFoundError(
+            f"{kept} Data home: {home} (--data-home, else ${DATA_HOME_ENV}, else "
+            f"~/beatdetect_data). Pass --data-home PATH or set {DATA_HOME_ENV}=PATH, where "
+            f"PATH is a folder holding mitdb/{extra}."
+        ) from err
 
 
 # --------------------------------------------------------------------------- score
@@ -342,15 +563,17 @@ def low_auc_advice(auc: float) -> str | None:
 def load_model(path, device=None):
     """A detector saved by ``beatdetect fit``; any failure becomes one clear ValueError.
 
-    A random, truncated or edited file fails inside safetensors, JSON or torch with
-    whatever error comes first; the message names the file and what to do instead. A
-    device this machine cannot use keeps its own message (which names ``--device``).
+    The file holds SI-BeatGAN alone (``fit --no-context``) or in its
+    :class:`~beatdetect.context.ContextDetector` (:func:`beatdetect.gan.persistence.load_model`
+    returns whichever was saved). A random, truncated or edited file fails with a message
+    naming the file and what to do instead. A device this machine cannot use keeps its own
+    message (which names ``--device``).
     """
     from .exceptions import ModelFileError
-    from .gan import SIBeatGANDetector
+    from .gan.persistence import load_model as load
 
     try:
-        return SIBeatGANDetector.load(path, device=device)
+        return load(path, device=device)
     except Exception as err:
         if isinstance(err, ValueError) and not isinstance(err, ModelFileError):
             # The device: the file itself is fine.
@@ -361,6 +584,42 @@ def load_model(path, device=None):
             "`beatdetect fit`.") from err
 
 
+#: Above this share of a recording's beats flagged, the flags are too many to review.
+USABLE_FLAG_RATE = 0.05
+
+
+def flag_rate_warning(rate: float, contamination) -> str | None:
+    """What a flagged share above :data:`USABLE_FLAG_RATE` means, or None.
+
+    Parameters
+    ----------
+    rate : float
+        Share of the recording's beats flagged.
+    contamination : float or None
+        ``--contamination``, when the threshold is per recording.
+
+    Returns
+    -------
+    warning : str or None
+
+    Examples
+    --------
+    >>> flag_rate_warning(0.02, None) is None
+    True
+    >>> print(flag_rate_warning(0.31, None))  # doctest: +ELLIPSIS
+    Warning: 31.0% of the beats are flagged, above 5%: ...
+    """
+    if rate <= USABLE_FLAG_RATE or contamination is not None:
+        return None
+    return (f"Warning: {100 * rate:.1f}% of the beats are flagged, above "
+            f"{100 * USABLE_FLAG_RATE:.0f}%: the model's threshold (offset_, set on its "
+            "training beats) does not carry over to this recording. No label-free rule "
+            "measured sets a threshold that flags few normal beats on new recordings "
+            "(results/threshold_flags); the ranking (anomaly_score, AUC) is what to trust. "
+            "To flag a fixed share of this recording's most anomalous beats, rerun with "
+            "--contamination 0.02 (a threshold per recording).")
+
+
 def cmd_score(args) -> int:
     from matplotlib.figure import Figure
 
@@ -369,21 +628,33 @@ def cmd_score(args) -> int:
     from .plotting import plot_scored_record
 
     model = Path(args.model)
-    if not model.is_file():
+    if not model.exists():
         raise FileNotFoundError(f"No model file {model}: train one with `beatdetect fit`.")
     detector = load_model(model, args.device)
     path = resolve_record(args.record, args.data_home)
+    # Every output is checked (folder, name, format) before anything is scored or written.
     out_csv = check_output_file(args.out_csv or f"{path.name}_scores.csv", "--out-csv")
-    out_png = check_output_file(args.out_png or f"{path.name}_scores.png", "--out-png")
-    scored = scoring.score_record(path, detector, leads=args.leads)
-    scoring.write_scores_csv(out_csv, scored)
+    out_png = check_figure_file(args.out_png or f"{path.name}_scores.png", "--out-png")
+    if out_csv.resolve() == out_png.resolve():
+        raise ValueError(f"--out-csv and --out-png name the same file {out_csv}.")
+    with data_errors_for_the_command_line(args):
+        scored = scoring.score_record(path, detector, leads=args.leads,
+                                      contamination=args.contamination)
     fig = plot_scored_record(scored, detector, duration=args.duration,
                              fig=Figure(figsize=(12, 8), layout="constrained"))
-    fig.savefig(out_png, dpi=110)
+    fmt = out_png.suffix.lower().lstrip(".")
+    write_outputs(args, {out_csv: lambda tmp: scoring.write_scores_csv(tmp, scored),
+                         out_png: lambda tmp: fig.savefig(tmp, dpi=110, format=fmt)})
     beats, flags = scored.beats, scored.flags
     n_flagged = int((flags == -1).sum())
+    rate = n_flagged / len(flags)
+    how = ("" if args.contamination is None else
+           f" by the per-recording threshold --contamination {args.contamination}")
     print(f"Record {path.name}: {len(flags):,} beats ({beats.r_peak_source}), "
-          f"{n_flagged:,} flagged ({100.0 * n_flagged / len(flags):.1f}%).")
+          f"{n_flagged:,} flagged ({100.0 * rate:.1f}%){how}.")
+    warning = flag_rate_warning(rate, args.contamination)
+    if warning:
+        print(warning)
     if beats.y is not None and 0 < int((beats.y == -1).sum()) < len(beats.y):
         auc = anomaly_roc_auc(beats.y, scored.score_samples)
         print(f"Against the reference annotations (anomaly = positive): AUC {auc:.3f}, AP "
@@ -492,8 +763,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     fit = sub.add_parser("fit", help="train SI-BeatGAN on normal beats and save it",
                          description="Train SIBeatGANDetector on the normal beats of MIT-BIH "
-                         "records or of a folder of WFDB records, with each beat's recording "
-                         "and RR intervals, and save it (safetensors).")
+                         "records or of a folder of WFDB records, in context (a "
+                         "ContextDetector: each beat's recording and RR intervals) unless "
+                         "--no-context, and save it (safetensors).")
     source = fit.add_mutually_exclusive_group(required=True)
     source.add_argument("--records", nargs="+", metavar="R", help="MIT-BIH records")
     source.add_argument("--record-dir", metavar="DIR",
@@ -503,8 +775,16 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--epochs", type=_positive_int, default=10, metavar="N",
                      help="training epochs (default: 10)")
     fit.add_argument("--param", action="append", metavar="KEY=VALUE",
-                     help="SIBeatGANDetector parameter (repeat), e.g. w_adv=1.0 or "
-                          "augment__noise=0.02")
+                     help="SIBeatGANDetector parameter (repeat), e.g. w_adv=1.0, "
+                          "distill=true, distill__w_kd=2; or of the context layer: "
+                          + ", ".join(CONTEXT_PARAMS))
+    fit.add_argument("--no-context", action="store_true",
+                     help="train SI-BeatGAN on the beats alone (no recording, no RR "
+                          "intervals: the published protocol) instead of in context")
+    fit.add_argument("--contamination", type=_contamination, default="auto",
+                     metavar="auto|FRACTION",
+                     help="threshold of the saved model: 'auto' (Tukey's fence on the "
+                          "training scores, default) or the share of training beats to flag")
     fit.add_argument("--seed", type=int, default=0, help="random_state (default: 0)")
     fit.add_argument("--max-beats", type=_positive_int, metavar="N",
                      help="train on a seeded subsample of N beats (seeded by --seed)")
@@ -537,6 +817,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="leads to use (default: MLII when present, else the first ones)")
     score.add_argument("--duration", type=_positive_float, default=10.0, metavar="S",
                        help="seconds of ECG strip in the PNG (default: 10)")
+    score.add_argument("--contamination", type=_fraction, metavar="FRACTION",
+                       help="flag this share of the recording's most anomalous beats (a "
+                            "threshold per recording, e.g. 0.02) instead of the model's "
+                            "threshold, which may flag far more on a new recording")
     score.add_argument("--device", metavar="DEVICE",
                        help="score on this device ('auto', 'cpu', 'cuda' or 'cuda:N') instead "
                             "of the one the model was trained with")
@@ -616,22 +900,26 @@ def main(argv=None) -> int:
     code : int
         0 on success, 1 on an error, 2 on a usage error, 130 when interrupted.
     """
-    parser = build_parser()
+    command = "?"
     try:
+        # Inside the try: building the parser imports the benchmark package (its presets),
+        # which takes a moment; Ctrl-C then is one line too.
+        parser = build_parser()
         args = parser.parse_args(argv)
+        command = args.command
+        return args.func(args)
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    try:
-        return args.func(args)
     except KeyboardInterrupt:
         hint = (" Finished jobs are saved: rerun the same command to resume."
-                if args.command == "benchmark" else "")
-        print(f"beatdetect {args.command}: interrupted.{hint}", file=sys.stderr)
+                if command == "benchmark" else "")
+        print(f"beatdetect {command if command != '?' else ''}".rstrip()
+              + f": interrupted.{hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as err:
-        if args.traceback:
+        if "--traceback" in (sys.argv[1:] if argv is None else list(argv)):
             raise
-        print(error_line(args.command, err), file=sys.stderr)
+        print(error_line(command, err), file=sys.stderr)
         return EXIT_ERROR
 
 

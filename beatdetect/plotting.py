@@ -464,8 +464,10 @@ def plot_scored_record(scored, detector, *, duration=10.0, fig=None):
     scored : sklearn.utils.Bunch
         From :func:`beatdetect.record_scoring.score_record`, or from
         :func:`beatdetect.record_scoring.score_beats` called with ``signal=``.
-    detector : fitted detector with ``reconstruct`` and ``explain``
-        The detector that scored the beats, e.g. a :class:`~beatdetect.SIBeatGANDetector`.
+    detector : fitted detector with ``reconstruct`` and ``explain``, or a ContextDetector
+        The detector that scored the beats, e.g. a :class:`~beatdetect.SIBeatGANDetector`,
+        or a :class:`~beatdetect.context.ContextDetector` around one (its fitted
+        ``detector_`` explains the beat; the scores shown are the ones in context).
     duration : float, default=10.0
         Seconds of ECG strip shown.
     fig : Figure or SubFigure, optional
@@ -513,7 +515,9 @@ def plot_scored_record(scored, detector, *, duration=10.0, fig=None):
     label = f", reference {beats.aami[worst]}" if beats.get("aami") is not None else ""
     # A beat is its window (samples at 360 Hz) resampled to beats.length samples.
     beat_fs = REFERENCE_FS * beats.length / sum(beats.window)
-    plot_explanation(detector, beats.X[worst:worst + 1], lead_names=beats.lead_names,
+    # In context, the explanation is the wrapped network's reconstruction of the beat.
+    network = getattr(detector, "detector_", None) or detector
+    plot_explanation(network, beats.X[worst:worst + 1], lead_names=beats.lead_names,
                      fs=beat_fs, scores=scored.score_samples[worst:worst + 1],
                      flags=np.asarray(scored.flags)[worst:worst + 1],
                      titles=[f"most anomalous beat: {t_worst:.2f} s{label}"], fig=bottom)

@@ -19,14 +19,60 @@ import csv
 import numpy as np
 from sklearn.utils import Bunch
 
-__all__ = ["CSV_COLUMNS", "score_beats", "score_record", "write_scores_csv"]
+__all__ = ["CSV_COLUMNS", "recording_offset", "score_beats", "score_record", "takes_context",
+           "write_scores_csv"]
 
 #: Columns of :func:`write_scores_csv`; ``aami`` only when the beats are annotated.
 CSV_COLUMNS = ("time_s", "sample", "anomaly_score", "flag", "aami")
 
 
-def score_beats(beats, detector, *, signal=None) -> Bunch:
-    """Score beats of one recording with their context: ``groups`` and ``rr``.
+def takes_context(detector) -> bool:
+    """Whether ``detector.score_samples`` takes the beats' context (``groups``, ``rr``).
+
+    Examples
+    --------
+    >>> from beatdetect.baselines import make_detector
+    >>> takes_context(make_detector("knn")), takes_context(make_detector("knn+context"))
+    (False, True)
+    """
+    import inspect
+
+    parameters = inspect.signature(detector.score_samples).parameters
+    return "groups" in parameters and "rr" in parameters
+
+
+def recording_offset(scores, contamination: float) -> float:
+    """A threshold per recording: flags the ``contamination`` share of its lowest scores.
+
+    Label-free: it reads the recording's own scores, no annotation. Used where the
+    detector's ``offset_`` (set on its training beats) flags too many beats of a new
+    recording.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_beats,)
+        ``score_samples`` of the recording's beats (higher = more normal).
+    contamination : float in (0, 0.5]
+        Share of the beats to flag.
+
+    Returns
+    -------
+    offset : float
+        Beats with ``score_samples < offset`` are flagged: the ``contamination``
+        quantile of the scores (linear interpolation; ties may flag a few fewer).
+
+    Examples
+    --------
+    >>> recording_offset(np.arange(100.0), 0.05)
+    4.95
+    """
+    if not 0 < contamination <= 0.5:
+        raise ValueError(f"contamination must be in (0, 0.5], got {contamination!r}.")
+    return float(np.quantile(np.asarray(scores, dtype=np.float64), contamination))
+
+
+def score_beats(beats, detector, *, signal=None, contamination=None) -> Bunch:
+    """Score beats of one recording, with their context (``groups``, ``rr``) if it takes it.
 
     Parameters
     ----------
@@ -36,19 +82,25 @@ def score_beats(beats, detector, *, signal=None) -> Bunch:
         :func:`~beatdetect.datasets.beats_from_signal`: ``X``, ``record`` (the recording
         name of each beat, passed as ``groups``) and ``rr`` (passed as ``rr``).
     detector : fitted beatdetect detector
-        E.g. a fitted :class:`~beatdetect.SIBeatGANDetector` or a baseline of
-        :mod:`beatdetect.baselines`; its ``score_samples`` and ``predict`` are called.
+        E.g. a fitted :class:`~beatdetect.context.ContextDetector` (given ``groups`` and
+        ``rr``), :class:`~beatdetect.SIBeatGANDetector` or a baseline of
+        :mod:`beatdetect.baselines` (given the beats alone); its ``score_samples`` and
+        ``predict`` are called.
     signal : array-like of shape (n_samples,) or (n_samples, n_leads), optional
         The raw recording, kept in the result for figures
         (:func:`~beatdetect.plotting.plot_scored_record`).
+    contamination : float in (0, 0.5], optional
+        Flag this share of the recording's beats (the lowest scores,
+        :func:`recording_offset`) instead of using the detector's ``predict``.
 
     Returns
     -------
     scored : sklearn.utils.Bunch
         ``beats`` (the input), ``score_samples`` (float64, higher = more normal),
         ``anomaly_score`` (``-score_samples``, higher = more anomalous), ``flags``
-        (``predict``: +1 normal, -1 anomalous), ``offset`` (the detector's ``offset_``:
-        a beat is flagged where ``score_samples < offset``), ``name`` (the recording) and
+        (``predict``: +1 normal, -1 anomalous), ``offset`` (the detector's ``offset_``, or
+        the recording's with ``contamination``: a beat is flagged where
+        ``score_samples < offset``), ``name`` (the recording) and
         ``signal``.
 
     Examples
@@ -68,22 +120,30 @@ def score_beats(beats, detector, *, signal=None) -> Bunch:
     >>> bool(np.all(scored.anomaly_score == -scored.score_samples))
     True
     """
-    context = {"groups": np.asarray(beats.record), "rr": beats.rr}
+    groups = np.asarray(beats.record)
+    # A detector of beats alone takes no context (it scores the beat window only).
+    context = {"groups": groups, "rr": beats.rr} if takes_context(detector) else {}
     scores = np.asarray(detector.score_samples(beats.X, **context), dtype=np.float64)
-    flags = np.asarray(detector.predict(beats.X, **context))
-    names = np.unique(context["groups"])
+    if contamination is None:
+        flags = np.asarray(detector.predict(beats.X, **context))
+        offset = float(detector.offset_)
+    else:
+        offset = recording_offset(scores, contamination)
+        flags = np.where(scores < offset, -1, 1)
+    names = np.unique(groups)
     return Bunch(
         beats=beats,
         score_samples=scores,
         anomaly_score=-scores,
         flags=flags,
-        offset=float(detector.offset_),
+        offset=offset,
         name=str(names[0]) if len(names) == 1 else ", ".join(map(str, names)),
         signal=signal,
     )
 
 
-def score_record(path, detector, *, leads=None, annotation="atr") -> Bunch:
+def score_record(path, detector, *, leads=None, annotation="atr",
+                 contamination=None) -> Bunch:
     """Score every beat of a WFDB record (annotated or not) with a fitted detector.
 
     The record's beats are cut as the detector's training beats were (its number of
@@ -105,6 +165,8 @@ def score_record(path, detector, *, leads=None, annotation="atr") -> Bunch:
     annotation : str or None, default="atr"
         Annotation file used for beat positions and reference labels when it exists; None
         ignores annotations.
+    contamination : float in (0, 0.5], optional
+        A threshold per recording (see :func:`score_beats`).
 
     Returns
     -------
@@ -130,11 +192,13 @@ def score_record(path, detector, *, leads=None, annotation="atr") -> Bunch:
     """
     from .datasets import beats_from_record, choose_leads, read_lead_names, read_record
 
+    if contamination is not None:  # checked before the record is read
+        recording_offset([0.0], contamination)
     chosen = choose_leads(read_lead_names(path), detector.n_leads_, leads)
     beats = beats_from_record(path, leads=chosen, annotation=annotation,
                               length=detector.beat_length_)
     recording = read_record(path, chosen, annotation=None)
-    scored = score_beats(beats, detector, signal=recording.signal)
+    scored = score_beats(beats, detector, signal=recording.signal, contamination=contamination)
     scored.fs = recording.fs
     return scored
 

@@ -11,9 +11,9 @@ cycle: a percentile of the pre-RR intervals of the 31 surrounding beats
 choice on a development protocol that never touches the test records of the inter-patient
 protocol: the 22 DS1 records are split in two seeded halves of 11; a detector trained on
 the normal beats of one half scores every beat of the other (both ways). The detector is
-the nearest-neighbour reference with SI-BeatGAN's context
-(``KNNDetector(w_rhythm=1, recording_template=True)``, 5,000 training beats), so only the
-rhythm part changes between rows. DS2 (the inter-patient test records) is scored afterwards
+the nearest-neighbour reference in context (``make_detector("knn+context")``: the
+recording template and the rhythm part, 5,000 training beats), so only the rhythm part
+changes between rows. DS2 (the inter-patient test records) is scored afterwards
 with each quantile, to show what the choice does there, not to make it.
 """
 
@@ -25,8 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from beatdetect.baselines import KNNDetector
-from beatdetect.benchmark.presets import KNN_CONTEXT
+from beatdetect.baselines import make_detector
 from beatdetect.datasets import DS1_RECORDS, DS2_RECORDS, load_mitbih, rr_intervals
 from beatdetect.metrics import anomaly_average_precision, anomaly_roc_auc, per_class_scores
 
@@ -38,8 +37,8 @@ def evaluate(data, rr, train_records, test_records, max_train, seed):
     rng = np.random.default_rng(seed)
     train = np.sort(rng.choice(normal, min(max_train, len(normal)), replace=False))
     test = np.flatnonzero(np.isin(data.record, test_records))
-    det = KNNDetector(**KNN_CONTEXT).fit(data.X[train], groups=data.record[train],
-                                         rr=rr[train])
+    det = make_detector("knn+context").fit(data.X[train], groups=data.record[train],
+                                           rr=rr[train])
     scores = det.score_samples(data.X[test], groups=data.record[test], rr=rr[test])
     per_class = per_class_scores(data.aami[test], scores, classes=("S", "V"))
     return {"auc": anomaly_roc_auc(data.y[test], scores),

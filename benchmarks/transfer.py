@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/transfer.py --data-home ../shared/data --out results/transfer \
+    python benchmarks/transfer.py --data-home ../shared/data --out results/transfer2 \
         [--max-train 5000] [--epochs 4] [--seeds 0 1 2]
 
 Detectors are trained once per seed on the normal beats of the DS1 records (lead MLII at
@@ -11,10 +11,12 @@ differently: the same signals resampled to 250 Hz and 128 Hz (``scipy.signal.
 resample_poly``; annotation positions scaled), and the records' *other* lead (V1 in most
 DS2 records, V2, V4 or V5 in some), at 360 Hz and at 128 Hz. Beats are cut by the library's
 own pipeline at the new rate (:func:`~beatdetect.datasets.beats_from_signal`), with their
-RR intervals, and scored with ``groups`` (the record) and ``rr``, as ``beatdetect score``
-does for a new recording. No label is used in training or scoring; AUC and AP (anomaly
-positive) are computed afterwards. Results go to ``<out>/results.json`` as they finish,
-so an interrupted run resumes.
+RR intervals. Each detector is scored on the beats alone and in context (``NAME+context``:
+``groups`` = the record, and ``rr``), as ``beatdetect score`` does for a new recording.
+No label is used in training or scoring; AUC and AP (anomaly positive) are computed
+afterwards. Results go to ``<out>/results.json`` as they finish, so an interrupted run
+resumes. ``results/transfer`` holds the run made before the context
+layer (labels of that API, e.g. ``knn_context``); this script writes ``results/transfer2``.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import resample_poly
 
-from beatdetect.baselines import make_detector
+from beatdetect.baselines.registry import is_context_detector
 from beatdetect.benchmark import cpu_model
-from beatdetect.benchmark.presets import KNN_CONTEXT
+from beatdetect.benchmark.jobs import build_detector
 from beatdetect.datasets import (
     DS1_RECORDS,
     DS2_RECORDS,
@@ -49,14 +51,16 @@ CONDITIONS = (
     ("other lead 360 Hz", 360, "other"),
     ("other lead 128 Hz", 128, "other"),
 )
-#: Models and their parameters (SI-BeatGAN at its defaults; the references beside it).
+#: Models (names of :func:`~beatdetect.baselines.make_detector`) and their parameters:
+#: SI-BeatGAN at its defaults and the references beside it, on beats alone and in context.
 MODELS = {
     "sibeatgan": {},
-    "sibeatgan_rec": {"w_reconstruction": 1.0},  # BeatGAN's reconstruction error fused in
     "knn": {},
-    "knn_context": dict(KNN_CONTEXT),
-    "template": {},
     "pca": {},
+    "sibeatgan+context": {},
+    "knn+context": {},
+    "pca+context": {},
+    "template": {},
 }
 
 
@@ -79,7 +83,7 @@ def resampled_beats(path: Path, fs: int, lead: str):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-home", default=None)
-    parser.add_argument("--out", default="results/transfer")
+    parser.add_argument("--out", default="results/transfer2")
     parser.add_argument("--max-train", type=int, default=5000)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -115,22 +119,23 @@ def main(argv=None):
         for model in args.models:
             if all((seed, model, label) in done for label, _, _ in CONDITIONS):
                 continue
-            params = dict(MODELS[model])
-            detector = {"knn_context": "knn", "sibeatgan_rec": "sibeatgan"}.get(model, model)
-            det = make_detector(detector, **params)
-            if "random_state" in det.get_params():
-                det.set_params(random_state=seed)
-            if "max_epochs" in det.get_params():
-                det.set_params(max_epochs=args.epochs)
+            det = build_detector(model, dict(MODELS[model]), seed)
+            epochs = [n for n in det.get_params() if n.split("__")[-1] == "max_epochs"]
+            det.set_params(**{name: args.epochs for name in epochs})
+            in_context = is_context_detector(model)
+
+            def context(data, index=slice(None), in_context=in_context):
+                return ({"groups": np.asarray(data["record"])[index],
+                         "rr": np.asarray(data["rr"])[index]} if in_context else {})
+
             tic = time.perf_counter()
-            det.fit(train_data.X[train], groups=train_data.record[train],
-                    rr=train_data.rr[train])
+            det.fit(train_data.X[train], **context(train_data, train))
             fit_seconds = time.perf_counter() - tic
             for label, _, _ in CONDITIONS:
                 if (seed, model, label) in done:
                     continue
                 test = tests[label]
-                scores = det.score_samples(test["X"], groups=test["record"], rr=test["rr"])
+                scores = det.score_samples(test["X"], **context(test))
                 row = {"seed": seed, "model": model, "condition": label,
                        "auc": anomaly_roc_auc(test["y"], scores),
                        "ap": anomaly_average_precision(test["y"], scores),

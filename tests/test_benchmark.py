@@ -98,12 +98,45 @@ def test_plan_jobs_takes_fields_of_object_parameters():
 
     preset = get_preset("quick", protocols=("intra",), folds=(0,), seeds=(0,))
     (job,) = plan_jobs(preset, ["amp=sibeatgan"],
-                       {"amp": {"contrastive": True, "augment__warp": 0.0, "augment__crop": 1.0}})
-    assert job.params["augment__warp"] == 0.0  # kept as plain data: the key and results file
+                       {"amp": {"contrastive": True, "contrastive__augment__warp": 0.0,
+                                "contrastive__augment__crop": 1.0}})
+    assert job.params["contrastive__augment__warp"] == 0.0  # plain data: the key and file
     det = build_detector(job.detector, job.params, seed=0)
-    assert det.augment == ECGAugment(warp=0.0, crop=1.0)
+    assert det.contrastive.augment == ECGAugment(warp=0.0, crop=1.0)
     with pytest.raises(ValueError, match=r"has no parameter\(s\) \['augment__gamma'\]"):
         plan_jobs(preset, ["sibeatgan"], {"sibeatgan": {"augment__gamma": 1.0}})
+
+
+def test_plan_jobs_accepts_context_names_and_nested_params():
+    from beatdetect.benchmark.jobs import build_detector
+
+    preset = get_preset("quick", protocols=("intra",), folds=(0,), seeds=(0,))
+    kd, ctx = plan_jobs(preset, ["kd=sibeatgan", "kd_ctx=sibeatgan+context"],
+                        {"kd": {"distill": True, "distill__w_kd": 2.5},
+                         "kd_ctx": {"detector__distill": True, "detector__distill__w_kd": 2.5,
+                                    "w_rhythm": 0.5}})
+    assert ctx.detector == "sibeatgan+context" and ctx.params["w_rhythm"] == 0.5
+    # The preset's budget reaches the wrapped detector by its nested name.
+    assert ctx.params["detector__max_epochs"] == 4 and ctx.params["detector__batch_size"] == 64
+    det = build_detector(ctx.detector, ctx.params, seed=7)
+    assert det.detector.distill.w_kd == 2.5 and det.detector.max_epochs == 4
+    assert det.random_state == 7 and det.detector.random_state == 7  # both seeded
+    assert build_detector(kd.detector, kd.params, seed=0).distill.w_kd == 2.5
+    with pytest.raises(ValueError, match=r"has no parameter\(s\) \['detector__depth'\]"):
+        plan_jobs(preset, ["knn+context"], {"knn+context": {"detector__depth": 3}})
+
+
+def test_default_models_cover_both_settings():
+    from beatdetect.benchmark.presets import BEATS_ALONE_MODELS, CONTEXT_MODELS
+
+    assert BEATS_ALONE_MODELS == ("sibeatgan", "knn", "ae", "pca", "iforest")
+    # Every detector of beats alone is also run in context, beside the context-only ones.
+    assert tuple(f"{m}+context" for m in BEATS_ALONE_MODELS) + (
+        "template", "rhythm") == CONTEXT_MODELS
+    assert DEFAULT_MODELS == BEATS_ALONE_MODELS + CONTEXT_MODELS
+    jobs = plan_jobs(PRESETS["quick"], data_id="d")
+    assert len(jobs) == 2 * len(DEFAULT_MODELS)  # intra fold 0 and inter, seed 0
+    assert {j.protocol for j in jobs} == {"intra", "inter"}
 
 
 @pytest.mark.parametrize(
@@ -124,7 +157,7 @@ def test_job_function_receives_no_labels():
 
     # groups and rr are each beat's recording and RR intervals: context, not labels.
     assert list(inspect.signature(jobs_module.fit_and_score).parameters) == [
-        "detector", "params", "seed", "X", "train_idx", "test_idx", "groups", "rr"]
+        "detector", "params", "seed", "X", "train_idx", "test_idx", "groups", "rr", "verbose"]
 
 
 # --------------------------------------------------------------------------- synthetic runs
@@ -407,11 +440,14 @@ def test_quick_benchmark_end_to_end_on_mitbih(data_home, tmp_path, monkeypatch):
         train_labels.append(np.unique(data.aami[train_idx]).tolist())
         return original(detector, params, seed, X, train_idx, test_idx, *context)
 
+    models = ["sibeatgan", "knn", "pca", "iforest", "sibeatgan+context", "knn+context",
+              "template", "rhythm"]
+
     monkeypatch.setattr(jobs_module, "fit_and_score", spy)
     result = run_benchmark(tmp_path / "out", "quick", data_home=data_home, records=records,
                            cache_dir=tmp_path / "cache", protocols=("intra",), max_train=600,
-                           epochs=1, progress=False)
-    labels = [spec.partition("=")[0] for spec in DEFAULT_MODELS]
+                           epochs=1, progress=False, models=models)
+    labels = models
     assert train_labels == [["N"]] * len(labels)  # no anomalous beat was ever trained on
     rows = {r["model"]: r for r in result.rows}
     assert list(rows) == labels
@@ -422,6 +458,11 @@ def test_quick_benchmark_end_to_end_on_mitbih(data_home, tmp_path, monkeypatch):
         assert row["n_V"] == int((data.aami == "V").sum())
     assert rows["pca"]["auc_V"] > 0.9 and rows["iforest"]["auc_V"] > 0.8
     assert rows["sibeatgan"]["params"] == {"max_epochs": 1, "batch_size": 64}
+    assert rows["sibeatgan+context"]["params"] == {"detector__max_epochs": 1,
+                                                   "detector__batch_size": 64}
+    assert [r["context"] for r in rows.values()] == [False] * 4 + [True] * 4
+    # In context, the recording template lifts nearest neighbours on new beats' records.
+    assert rows["knn+context"]["auc"] != rows["knn"]["auc"]
     meta = load_results(tmp_path / "out")["meta"]
     assert meta["data"]["records"] == sorted(records) and meta["data"]["n_beats"] == len(data.y)
     assert (tmp_path / "out" / "roc_pr_intra_fold0_seed0.png").is_file()
@@ -438,6 +479,15 @@ def test_docstring_examples_run(name):
     assert result.failed == 0 and result.attempted > 0
 
 
+def _finished_row(store, key="a", n=4, **changes):
+    """A journal row and its scores file, as a finished job leaves them."""
+    row = {"key": key, "protocol": "intra", "fold": 0, "seed": 0, "model": "pca",
+           "detector": "pca", "context": False, "auc": 0.9, "ap": 0.5, "n_test": n,
+           **changes}
+    store.add(row, np.linspace(0, 1, n), np.array(["N", "V"] * (n // 2)))
+    return row
+
+
 @pytest.mark.parametrize(
     "damaged, match",
     [
@@ -445,22 +495,73 @@ def test_docstring_examples_run(name):
         ('{"key": "b", "model": "pca\n', "Unterminated string"),
         ("[1, 2]", r"not a result row \(a JSON object with a 'key'\)"),
         ('{"auc": 0.9}', "not a result row"),
+        ('{"key": "b", "protocol": "intra", "model": "pca", "auc": "not a number", "ap": 1}',
+         "metric 'auc' is 'not a number', not a number"),
     ],
 )
 def test_damaged_journal_names_file_line_and_recovery(tmp_path, damaged, match):
     from beatdetect.exceptions import DataError
 
     store = ResultsStore(tmp_path / "out")
-    store.out_dir.mkdir()
-    store.journal.write_text(json.dumps({"key": "a"}) + "\n\n" + damaged + "\n")
+    _finished_row(store)
+    store.journal.write_text(store.journal.read_text() + "\n" + damaged + "\n")
     with pytest.raises(DataError, match=match) as info:
         store.rows()
     message = str(info.value)
     assert f"{store.journal} is damaged at line 3" in message
     assert "delete line 3 (that job runs again on resume)" in message
     assert f"delete the folder {store.out_dir}" in message
-    store.journal.write_text(json.dumps({"key": "a"}) + "\n\n")  # line deleted: resumable
+    lines = store.journal.read_text().splitlines()
+    store.journal.write_text("\n".join(lines[:2]) + "\n")  # line deleted: resumable
     assert list(store.rows()) == ["a"]
+
+
+def test_truncated_scores_file_names_the_file_and_the_journal_line(tmp_path):
+    from beatdetect.exceptions import DataError
+
+    store = ResultsStore(tmp_path / "out")
+    _finished_row(store, "a")
+    _finished_row(store, "b")
+    path = store.scores_path("b")
+    path.write_bytes(path.read_bytes()[:40])  # torn by a disk error or a bad copy
+    with pytest.raises(DataError, match="damaged") as info:
+        store.rows()
+    assert str(path) in str(info.value) and "line 2" in str(info.value)
+    with pytest.raises(DataError, match=str(path)):
+        store.load_scores("b")
+
+
+def test_row_without_a_metric_or_scores_file_reruns_never_a_silent_gap(synthetic, tmp_path):
+    kwargs = _synthetic_kwargs(synthetic, models=["pca", "iforest"], params=None, folds=(0,))
+    first = run_benchmark(tmp_path, "quick", **kwargs)
+    store = ResultsStore(tmp_path)
+    lines = store.journal.read_text().splitlines()
+    row = json.loads(lines[0])
+    del row["auc"]  # a row that lost its metric
+    store.journal.write_text("\n".join([json.dumps(row), lines[1]]) + "\n")
+    with pytest.warns(UserWarning, match="line 1 .* has no auc: the job .* runs again"):
+        assert list(store.rows()) == [json.loads(lines[1])["key"]]
+    store.scores_path(json.loads(lines[1])["key"]).unlink()  # a deleted scores file
+    with pytest.warns(UserWarning, match="has no scores file"):
+        again = run_benchmark(tmp_path, "quick", **kwargs)
+    assert again.n_run == 2 and again.n_skipped == 0  # both jobs ran again, none is missing
+    assert _metrics(again.rows) == _metrics(first.rows)
+
+
+def test_report_refuses_a_results_file_with_a_gap(synthetic, tmp_path):
+    from beatdetect.exceptions import DataError
+
+    run_benchmark(tmp_path, "quick",
+                  **_synthetic_kwargs(synthetic, models=["pca"], params=None, folds=(0,)))
+    results = json.loads((tmp_path / "results.json").read_text())
+    del results["rows"][0]["ap"]
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    with pytest.raises(DataError, match=r"results.json row 1 \(pca, intra\) has no ap"):
+        load_results(tmp_path)
+    results["rows"][0]["ap"] = "n/a"
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    with pytest.raises(DataError, match="row 1: metric 'ap' is 'n/a', not a number"):
+        load_results(tmp_path)
 
 
 def test_every_generated_section_of_a_page_is_updated(synthetic, tmp_path):
@@ -507,10 +608,10 @@ def test_a_planned_baseline_without_runs_yet_is_noted_not_an_error(synthetic, tm
         render_markdown(results, baseline="typo")
 
 
-def test_evidence_script_plans_the_committed_journal_keys():
-    """``benchmarks/evidence_cpu.py`` resumes ``results/cpu``: every run reported in the
-    committed results is a job it plans (same labels, parameters, budget and beats), so a
-    rerun skips it."""
+def test_evidence_script_plans_both_settings_on_the_new_api():
+    """``benchmarks/evidence_cpu.py`` plans the default models in both settings and the
+    self-improvement variants on today's API; ``results/cpu``, made before the context
+    layer, stays as history (its labels, e.g. ``knn_context``, are no longer planned)."""
     import importlib.util
 
     from beatdetect.benchmark.jobs import plan_jobs
@@ -520,10 +621,51 @@ def test_evidence_script_plans_the_committed_journal_keys():
                                                   REPO / "benchmarks" / "evidence_cpu.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    results = load_results(REPO / "results" / "cpu" / "results.json")
-    planned = plan_jobs(PRESETS["cpu"], script.MODELS, script.PARAMS,
-                        data_id=results["meta"]["data"]["fingerprint"])
-    reported = {row["key"] for row in results["rows"]}  # the journal's runs of this plan
-    assert len(planned) == 13 * (5 * 3 + 3)  # 13 labels, 5 folds x 3 seeds + inter x 3
-    assert reported <= {job.key for job in planned}
-    assert len(reported) >= 11 * 18  # 11 labels complete when this test was written
+    planned = plan_jobs(PRESETS["cpu"], script.MODELS, script.PARAMS, data_id="d")
+    labels = list(dict.fromkeys(job.model for job in planned))
+    assert len(planned) == len(labels) * (5 * 3 + 3)  # 5 folds x 3 seeds + inter x 3
+    assert set(DEFAULT_MODELS) <= set(labels) and "knn_context" not in labels
+    both = next(job for job in planned if job.model == "both")
+    assert both.params == {"distill": True, "contrastive": True, "max_epochs": 4,
+                           "batch_size": 64}
+    old = load_results(REPO / "results" / "cpu" / "results.json")
+    assert not {row["key"] for row in old["rows"]} & {job.key for job in planned}
+
+
+def test_every_benchmark_script_imports():
+    import importlib.util
+
+    for path in sorted((REPO / "benchmarks").glob("*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))  # no stale name
+
+
+# --------------------------------------------------------------------------- two settings
+def test_results_show_beats_alone_and_with_context_tables_with_published_figures(
+        synthetic, tmp_path):
+    from beatdetect.benchmark.files import RESULTS_FORMAT
+
+    result = run_benchmark(tmp_path, "quick", **_synthetic_kwargs(
+        synthetic, models=["pca", "pca+context", "template"], params=None, folds=(0,)))
+    assert load_results(tmp_path)["format"] == RESULTS_FORMAT == "beatdetect.benchmark/2"
+    assert [r["context"] for r in result.rows] == [False, True, True]
+    text = result.markdown
+    alone, context = text.split("**With context**")
+    assert "**Beats alone**" in alone and "| intra | pca |" in alone
+    assert "| intra | pca+context |" not in alone
+    assert "| intra | pca+context |" in context and "| intra | template |" in context
+    # The published figures sit beside the beats-alone table, marked as published.
+    assert "| BeatGAN (Zhou et al., IJCAI 2019) | 0.9447 | – |" in alone
+    assert "| Anobeat | 0.960 | 0.894 |" in alone and "arXiv 2404.15333" in alone
+    assert "on its authors' own splits" in alone and "0.9447" not in context
+
+
+@pytest.mark.parametrize("name", ["quick", "cpu", "self_improvement", "self_improvement_10k"])
+def test_results_of_the_old_api_still_render_as_before(name):
+    """Format-1 files (labels of the API before the context layer, e.g. ``knn_context``)
+    render as the one table committed beside them: the docs show them as history."""
+    folder = REPO / "results" / name
+    results = load_results(folder)
+    assert results["format"] == "beatdetect.benchmark/1"
+    assert render_markdown(results) == (folder / "results.md").read_text(encoding="utf-8")
+    assert "**Beats alone**" not in render_markdown(results)

@@ -14,6 +14,8 @@ import torch
 
 from beatdetect import SIBeatGANDetector
 from beatdetect.benchmark import load_results, render_markdown
+from beatdetect.context import ContextDetector
+from beatdetect.gan.persistence import load_model
 from beatdetect.cli import main, parse_model_params, parse_value
 
 
@@ -64,10 +66,16 @@ def test_fit_rejects_unknown_and_invalid_parameters(capsys, tmp_path, data_home)
     assert code == 1 and "SIBeatGANDetector has no parameter(s) ['depth']" in err
     code, _, err = run(capsys, *common, "--param", "lr=-1", "--epochs", "1")
     assert code == 1 and "'lr' parameter of SIBeatGANDetector must be" in err
-    code, _, err = run(capsys, *common, "--param", "augment__gamma=1")
-    assert code == 1 and "ECGAugment has no field(s) ['gamma']" in err
     code, _, err = run(capsys, *common, "--param", "augment__crop=0")
+    assert code == 1 and "SIBeatGANDetector has no parameter(s) ['augment__crop']" in err
+    code, _, err = run(capsys, *common, "--param", "contrastive__augment__gamma=1")
+    assert code == 1 and "ECGAugment has no field 'gamma'" in err
+    code, _, err = run(capsys, *common, "--param", "contrastive__augment__crop=0")
     assert code == 1 and "'crop' parameter of ECGAugment must be" in err
+    code, _, err = run(capsys, *common, "--param", "w_rhythm=-1")
+    assert code == 1 and "'w_rhythm' parameter of ContextDetector must be" in err
+    code, _, err = run(capsys, *common, "--no-context", "--param", "w_rhythm=0.5")
+    assert code == 1 and "w_rhythm belong(s) to the context layer" in err
     assert not (tmp_path / "m.safetensors").exists()
 
 
@@ -126,12 +134,15 @@ def fitted_model(data_home, cache_dir, tmp_path_factory):
 
 @pytest.mark.realdata
 def test_fit_saves_a_detector_trained_on_normal_beats(fitted_model):
-    det = SIBeatGANDetector.load(fitted_model)
+    model = load_model(fitted_model)
+    # SI-BeatGAN in context by default: a ContextDetector around the fitted network.
+    assert isinstance(model, ContextDetector) and model.random_state == 3
+    det = model.detector_
     assert det.n_iter_ == 1 and det.base_filters == 16 and det.random_state == 3
     assert det.mixed_precision is False and (det.n_leads_, det.beat_length_) == (1, 320)
     # Trained with each beat's recording (groups) and RR intervals (rr): both references.
-    assert det.fit_groups_ == ["100", "101"]
-    assert {"recording", "rhythm"} <= set(det.score_references_)
+    assert model.fit_groups_ == ["100", "101"]
+    assert {"model", "recording", "rhythm"} <= set(model.references_)
 
 
 @pytest.mark.realdata
@@ -149,7 +160,7 @@ def test_score_annotated_record_writes_csv_and_png(capsys, tmp_path, data_home, 
     assert len(rows) == len(beats.X)
     assert [int(r["sample"]) for r in rows] == beats.sample.tolist()
     assert [r["aami"] for r in rows] == beats.aami.tolist()
-    det = SIBeatGANDetector.load(fitted_model)
+    det = load_model(fitted_model)
     # Scored in the recording's context; anomaly_score = -score_samples (as in the PNG).
     context = {"groups": np.full(len(beats.X), "119"), "rr": beats.rr}
     scores = det.score_samples(beats.X, **context)
@@ -211,7 +222,7 @@ def test_fit_from_a_record_folder(capsys, tmp_path, data_home):
     code, _, err = run(capsys, "fit", "--record-dir", folder, "--epochs", "1", "--max-beats",
                        "200", "--param", "base_filters=8", "--out", tmp_path / "m.safetensors")
     assert code == 0 and "Training on 200 normal beats of 1 record(s) (101)" in err
-    assert SIBeatGANDetector.load(tmp_path / "m.safetensors").base_filters == 8
+    assert load_model(tmp_path / "m.safetensors").detector_.base_filters == 8
 
 
 @pytest.mark.realdata
@@ -456,3 +467,176 @@ def test_score_refuses_a_garbage_annotation_file(capsys, tmp_path, data_home, ti
                          tmp_path / "s.csv", "--out-png", tmp_path / "s.png")
     assert code == 1 and out == "" and "AUC" not in err
     assert re.search(r"^beatdetect score: error: Annotation file .*100\.atr is damaged", err)
+
+
+# --------------------------------------------------------------------------- hardening (issue 21)
+@pytest.mark.realdata
+def test_score_checks_every_output_before_writing_any_and_says_it_replaces(
+        capsys, tmp_path, data_home, tiny_model):
+    """D7: a bad --out-png format used to fail after the CSV had replaced the old one."""
+    out_csv = tmp_path / "out.csv"
+    out_csv.write_text("OLD\n")
+    code, _, err = run(capsys, "score", "100", "--model", tiny_model, "--data-home", data_home,
+                       "--out-csv", out_csv, "--out-png", tmp_path / "out.xyz")
+    assert code == 1 and ".xyz is not an image format matplotlib writes" in err
+    assert out_csv.read_text() == "OLD\n"  # untouched
+    code, _, err = run(capsys, "score", "100", "--model", tiny_model, "--data-home", data_home,
+                       "--out-csv", out_csv, "--out-png", tmp_path / "out.png")
+    assert code == 0 and f"Replacing the existing file {out_csv}." in err
+    assert out_csv.read_text().startswith("time_s,sample,anomaly_score,flag,aami\n")
+    assert f"Replacing the existing file {tmp_path / 'out.png'}" not in err  # it was new
+    assert not list(tmp_path.glob(".*"))  # no temporary file left behind
+
+
+def test_write_outputs_leaves_every_target_as_it_was_when_one_write_fails(tmp_path):
+    from argparse import Namespace
+
+    from beatdetect.cli import write_outputs
+
+    first, second = tmp_path / "a.csv", tmp_path / "b.png"
+    first.write_text("old a")
+
+    def broken(path):
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_outputs(Namespace(quiet=True), {first: lambda p: p.write_text("new a"),
+                                              second: broken})
+    assert first.read_text() == "old a" and not second.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv"]
+
+
+def test_interrupt_while_building_the_parser_is_one_line_and_rc_130(capsys, monkeypatch):
+    """D8: Ctrl-C during the imports of the parser (the benchmark package) is one line."""
+    import beatdetect.cli as cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    code, out, err = run(capsys, "fit", "--records", "100", "--out", "m.safetensors")
+    assert code == 130 and out == "" and err == "beatdetect: interrupted.\n"
+
+
+def test_interrupt_during_a_command_is_one_line_and_rc_130(capsys, tmp_path, monkeypatch):
+    import beatdetect.datasets
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(beatdetect.datasets, "training_beats", interrupted)
+    code, _, err = run(capsys, "fit", "--records", "100", "--out", tmp_path / "m.safetensors")
+    assert code == 130 and err == "beatdetect fit: interrupted.\n"
+
+
+def test_importing_the_cli_imports_neither_the_benchmark_nor_torch():
+    """D8: what runs before main's try (the package and the CLI module) is quick to import,
+    so a Ctrl-C that early is caught too."""
+    import subprocess
+    import sys
+
+    code = ("import sys, beatdetect.cli; "
+            "print(sorted(m for m in ('beatdetect.benchmark', 'torch') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, cwd=Path(__file__).resolve().parents[1])
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "param, names",
+    [("base_filters=1000000000", "base_filters=1000000000 gives networks of"),
+     ("latent_dim=1000000000000", "latent_dim=1000000000000 gives networks of"),
+     ("batch_size=1000000000", "batch_size=1000000000 is larger than any training set")],
+)
+def test_fit_refuses_sizes_no_machine_can_train_by_name_before_reading_beats(
+        capsys, tmp_path, monkeypatch, param, names):
+    """D9: base_filters=1e9 read the beats, then failed inside torch without a name."""
+    _no_training(monkeypatch)
+    code, _, err = run(capsys, "fit", "--records", "100", "--param", param, "--out",
+                       tmp_path / "m.safetensors")
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith(f"beatdetect fit: error: {names}")
+    assert "before any beat is read" not in err  # refused before the data
+
+
+@pytest.mark.parametrize("no_download", [False, True])
+def test_fit_without_data_names_data_home_and_leaves_no_empty_folder(
+        capsys, tmp_path, monkeypatch, no_download):
+    """N2: the CLI's errors speak flags (--data-home), not API terms (download=True), and a
+    failed download leaves no empty folder behind."""
+    import beatdetect.datasets._fetch as fetch
+
+    def no_network(*args, **kwargs):
+        raise ConnectionError("Temporary failure in name resolution")
+
+    monkeypatch.setattr(fetch.wfdb, "dl_database", no_network)
+    home = tmp_path / "home"
+    argv = ["fit", "--records", "100", "--data-home", home, "--cache-dir", tmp_path / "cache",
+            "--out", tmp_path / "m.safetensors", "--quiet"]
+    code, _, err = run(capsys, *argv, *(["--no-download"] if no_download else []))
+    assert code == 1 and err.count("\n") == 1
+    assert f"Data home: {home} (--data-home, else $BEATDETECT_DATA" in err
+    assert "Pass --data-home PATH or set BEATDETECT_DATA=PATH" in err
+    assert "download=True" not in err and "data_home=" not in err
+    assert ("drop --no-download" in err) is no_download
+    assert not home.exists()  # no empty mitdb/ (nor its parent) left by the failed download
+
+
+def test_score_warns_when_the_threshold_flags_over_5_percent():
+    """N3: the automatic threshold can flag a third of a new recording's beats; the CLI says
+    so where it prints the flags, and offers a threshold per recording."""
+    from beatdetect.cli import flag_rate_warning
+
+    assert flag_rate_warning(0.05, None) is None and flag_rate_warning(0.4, 0.02) is None
+    warning = flag_rate_warning(0.406, None)
+    assert warning.startswith("Warning: 40.6% of the beats are flagged, above 5%")
+    assert "results/threshold_flags" in warning and "--contamination 0.02" in warning
+
+
+@pytest.mark.realdata
+def test_score_contamination_flags_that_share_of_the_recording(capsys, tmp_path, data_home,
+                                                                tiny_model):
+    code, out, _ = run(capsys, "score", "100", "--model", tiny_model, "--data-home", data_home,
+                       "--out-csv", tmp_path / "s.csv", "--out-png", tmp_path / "s.png",
+                       "--contamination", "0.02", "--quiet")
+    flags = [int(line.split(",")[3]) for line in
+             (tmp_path / "s.csv").read_text().splitlines()[1:]]
+    assert code == 0 and "by the per-recording threshold --contamination 0.02" in out
+    assert "Warning" not in out
+    assert sum(f == -1 for f in flags) == pytest.approx(0.02 * len(flags), abs=1)
+    code, _, err = run(capsys, "score", "100", "--model", tiny_model, "--contamination", "0.7")
+    assert code == 2 and "expected a fraction in (0, 0.5]" in err
+
+
+@pytest.mark.realdata
+def test_every_output_has_one_file_mode(capsys, tmp_path, data_home, monkeypatch):
+    """N5: the model was 0600 while the CSV and PNG were 0644: all follow the umask now."""
+    import os
+
+    old = os.umask(0o027)
+    try:
+        model = tmp_path / "m.safetensors"
+        assert run(capsys, "fit", "--records", "100", "--data-home", data_home,
+                   "--max-beats", "100", "--epochs", "1", "--param", "base_filters=4",
+                   "--out", model, "--quiet")[0] == 0
+        assert run(capsys, "score", "100", "--model", model, "--data-home", data_home,
+                   "--out-csv", tmp_path / "s.csv", "--out-png", tmp_path / "s.png",
+                   "--quiet")[0] == 0
+    finally:
+        os.umask(old)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode)
+             for p in (model, tmp_path / "s.csv", tmp_path / "s.png")}
+    assert set(modes.values()) == {0o640}, modes
+
+
+@pytest.mark.realdata
+def test_fit_no_context_trains_the_beats_alone(capsys, tmp_path, data_home):
+    model = tmp_path / "m.safetensors"
+    code, _, err = run(capsys, "fit", "--records", "100", "--data-home", data_home,
+                       "--max-beats", "100", "--epochs", "1", "--param", "base_filters=4",
+                       "--param", "distill=true", "--param", "distill__w_kd=2.5",
+                       "--no-context", "--contamination", "0.05", "--out", model)
+    assert code == 0 and "with their recordings" not in err
+    det = load_model(model)
+    assert isinstance(det, SIBeatGANDetector) and det.contamination == 0.05
+    assert det.distill.w_kd == 2.5

@@ -10,15 +10,25 @@ import numpy as np
 import pytest
 
 from beatdetect import SIBeatGANDetector
+from beatdetect.context import ContextDetector
 from beatdetect.datasets import beats_from_record, beats_from_signal, make_synthetic_beats
-from beatdetect.record_scoring import CSV_COLUMNS, score_beats, score_record, write_scores_csv
+from beatdetect.record_scoring import (
+    CSV_COLUMNS,
+    score_beats,
+    score_record,
+    takes_context,
+    write_scores_csv,
+)
 
 
 @pytest.fixture(scope="module")
 def detector():
+    """SI-BeatGAN in context, as ``beatdetect fit`` trains it (here without RR intervals)."""
     train = make_synthetic_beats(n_normal=256, n_anomalous=0, random_state=0)
-    return SIBeatGANDetector(base_filters=4, max_epochs=1, mixed_precision=False,
-                             random_state=0).fit(train.X)
+    gan = SIBeatGANDetector(base_filters=4, max_epochs=1, mixed_precision=False,
+                            random_state=0)
+    return ContextDetector(gan, random_state=0).fit(
+        train.X, groups=np.repeat(["a", "b"], 128))
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +85,15 @@ def test_score_beats_matches_the_detector_with_context(recording, detector):
     np.testing.assert_array_equal(scored.flags == -1, scored.score_samples < scored.offset)
     # The context changes the scores: this is not the context-free score.
     assert not np.allclose(scored.score_samples, detector.score_samples(beats.X))
+
+
+def test_score_beats_gives_a_detector_of_beats_alone_no_context(recording, detector):
+    beats, _ = recording
+    gan = detector.detector_  # the fitted SI-BeatGAN, which scores the beat window only
+    assert not takes_context(gan) and takes_context(detector)
+    scored = score_beats(beats, gan)
+    np.testing.assert_array_equal(scored.score_samples, gan.score_samples(beats.X))
+    np.testing.assert_array_equal(scored.flags, gan.predict(beats.X))
 
 
 def test_write_scores_csv_round_trip(recording, detector, tmp_path):

@@ -37,19 +37,29 @@ from .statistics import CLASSES
 
 __all__ = [
     "CSV_COLUMNS",
+    "READABLE_FORMATS",
     "RESULTS_FORMAT",
+    "ROW_METRICS",
     "atomic_write",
+    "check_row",
+    "check_scores_file",
     "job_row",
     "load_results",
     "update_readme",
     "write_results",
 ]
 
-#: Format tag of ``results.json``.
-RESULTS_FORMAT = "beatdetect.benchmark/1"
+#: Format tag of ``results.json``. Format 2: every row says whether its detector saw the
+#: beats alone or the beats in context (``context``), and the tables are two, one per setting.
+RESULTS_FORMAT = "beatdetect.benchmark/2"
+#: Earlier formats still read, and rendered as they were (one table): format 1 (before the
+#: context layer, whose labels such as ``knn_context`` are the old API's).
+READABLE_FORMATS = ("beatdetect.benchmark/1", RESULTS_FORMAT)
+#: Metrics every result row must hold, each a number (or null: not defined on the split).
+ROW_METRICS = ("auc", "ap")
 #: Columns of ``results.csv``, one row per job.
 CSV_COLUMNS = (
-    "protocol", "fold", "seed", "model", "detector", "params", "auc", "ap",
+    "protocol", "fold", "seed", "model", "detector", "context", "params", "auc", "ap",
     *(f"{m}_{c}" for c in CLASSES for m in ("auc", "ap", "n")),
     "fit_seconds", "score_seconds", "n_train", "n_test", "n_anomalous", "max_train",
     "n_iter", "precision", "offset", "key",
@@ -88,6 +98,108 @@ def atomic_write(path, data: bytes) -> None:
             os.unlink(tmp)
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_row(row, where: str) -> list[str]:
+    """Check one result row (of the journal or of ``results.json``); the metrics it lacks.
+
+    The one validator of result rows: the benchmark's resume, ``beatdetect report`` and
+    the README sections all read rows through it, so a damaged row is named, never averaged
+    over or silently left out.
+
+    Parameters
+    ----------
+    row : object
+        A decoded JSON row.
+    where : str
+        Where it was read, quoted in errors (``"results.jsonl line 3"``).
+
+    Returns
+    -------
+    missing : list of str
+        Metrics of :data:`ROW_METRICS` the row does not have (the caller reruns the job, or
+        refuses the file).
+
+    Raises
+    ------
+    DataError
+        The row is not an object with a ``key``, ``protocol`` and ``model``, or one of its
+        metrics (or timings, counts) is not a number.
+
+    Examples
+    --------
+    >>> check_row({"key": "k", "protocol": "intra", "model": "knn", "auc": 0.9}, "row 1")
+    ['ap']
+    >>> check_row({"key": "k", "protocol": "intra", "model": "knn", "auc": "high", "ap": 1},
+    ...           "results.jsonl line 2")
+    Traceback (most recent call last):
+    ...
+    beatdetect.exceptions.DataError: results.jsonl line 2: metric 'auc' is 'high', not a number.
+    """
+    from ..exceptions import DataError
+
+    if not isinstance(row, dict) or not isinstance(row.get("key"), str):
+        raise DataError(f"{where}: not a result row (a JSON object with a 'key').")
+    for name in ("protocol", "model"):
+        if not isinstance(row.get(name), str):
+            raise DataError(f"{where}: not a result row (its {name!r} is not a string).")
+    numeric = (*ROW_METRICS, *(f"{m}_{c}" for m in ("auc", "ap") for c in CLASSES),
+               "fit_seconds", "score_seconds", "n_train", "n_test")
+    for name in numeric:
+        value = row.get(name)
+        if value is not None and not _is_number(value):
+            kind = "metric" if name.startswith(("auc", "ap")) else "field"
+            raise DataError(f"{where}: {kind} {name!r} is {value!r}, not a number.")
+    return [name for name in ROW_METRICS if name not in row]
+
+
+def check_scores_file(path, n_test=None, where: str = ""):
+    """Read a job's ``scores/<key>.npz``, checked: ``(scores, labels)``.
+
+    Parameters
+    ----------
+    path : path-like
+    n_test : int, optional
+        Test beats of the job (its row's ``n_test``): the arrays must have this length.
+    where : str
+        The journal line of the job, quoted in errors.
+
+    Returns
+    -------
+    scores : ndarray of float64
+    labels : ndarray of str
+
+    Raises
+    ------
+    DataError
+        The file is truncated, damaged or holds arrays of the wrong shape; the message names
+        it and says how to rerun the job.
+    """
+    import zipfile
+
+    from ..exceptions import DataError
+
+    path = Path(path)
+    rerun = (f" Delete it and the job's journal line{' (' + where + ')' if where else ''} "
+             "to run the job again.")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            scores, labels = np.asarray(npz["scores"]), np.asarray(npz["labels"])
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as err:
+        raise DataError(f"The scores file {path} is damaged ({type(err).__name__}: "
+                        f"{err}).{rerun}") from err
+    if scores.ndim != 1 or scores.dtype.kind != "f" or labels.shape != scores.shape:
+        raise DataError(f"The scores file {path} does not hold one score and one label per "
+                        f"beat (scores {scores.shape} {scores.dtype}, labels "
+                        f"{labels.shape}).{rerun}")
+    if n_test is not None and len(scores) != n_test:
+        raise DataError(f"The scores file {path} holds {len(scores)} scores, its row says "
+                        f"n_test = {n_test}.{rerun}")
+    return scores, labels
+
+
 def _clean(value):
     """JSON-safe value: NaN becomes None, numpy scalars become Python numbers."""
     if isinstance(value, (np.floating, float)):
@@ -95,6 +207,12 @@ def _clean(value):
     if isinstance(value, np.integer):
         return int(value)
     return value
+
+
+def _is_context(detector: str) -> bool:
+    from ..baselines.registry import is_context_detector  # late: the registry imports torch
+
+    return is_context_detector(detector)
 
 
 def job_row(job, result: dict, labels) -> dict:
@@ -113,8 +231,8 @@ def job_row(job, result: dict, labels) -> dict:
     per_class = per_class_scores(labels, scores) if labels.dtype.kind in "USO" else {}
     row = {
         "key": job.key, "protocol": job.protocol, "fold": job.fold, "seed": job.seed,
-        "model": job.model, "detector": job.detector, "params": job.params,
-        "max_train": job.max_train,
+        "model": job.model, "detector": job.detector, "context": _is_context(job.detector),
+        "params": job.params, "max_train": job.max_train,
         "auc": anomaly_roc_auc(labels, scores), "ap": anomaly_average_precision(labels, scores),
     }
     for cls in CLASSES:
@@ -176,11 +294,23 @@ def load_results(path) -> dict:
         results = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise ValueError(f"{path} is not valid JSON: {err}.") from err
-    if not isinstance(results, dict) or results.get("format") != RESULTS_FORMAT:
+    if not isinstance(results, dict) or results.get("format") not in READABLE_FORMATS:
         raise ValueError(
             f"{path} is not a beatdetect benchmark results file (expected format "
             f"{RESULTS_FORMAT!r}); pass the results.json written by `beatdetect benchmark`."
         )
+    from ..exceptions import DataError
+
+    rows = results.get("rows")
+    if not isinstance(rows, list):
+        raise DataError(f"{path}: 'rows' is not a list of result rows.")
+    for number, row in enumerate(rows, start=1):
+        missing = check_row(row, f"{path} row {number}")
+        if missing:
+            raise DataError(f"{path} row {number} ({row.get('model')}, {row.get('protocol')}) "
+                            f"has no {', '.join(missing)}: the tables would average over "
+                            "fewer runs than they count. Rerun the benchmark into its folder "
+                            "to redo that job.")
     return results
 
 
@@ -250,5 +380,5 @@ def update_readme(readme, results_path=None, *, baseline=None, check: bool = Fal
     if edits and not check:
         for start, end, body in sorted(edits, reverse=True):
             text = text[:start] + body + text[end:]
-        readme.write_text(text, encoding="utf-8")
+        atomic_write(readme, text.encode("utf-8"))
     return bool(edits)

@@ -97,7 +97,8 @@ def plan_jobs(preset, models=None, params=None, *, data_id: str = "") -> list[Jo
         ``preset.models``.
     params : dict of str to dict, optional
         Parameters per model label, over the preset's defaults (``preset.model_params`` by
-        label, else by detector name; ``epochs`` as ``max_epochs``, ``batch_size``).
+        label, else by detector name; ``epochs`` as ``max_epochs``, ``batch_size``, or
+        ``detector__max_epochs`` and ``detector__batch_size`` for a ``NAME+context``).
     data_id : str
         Fingerprint of the beats, part of each job's key.
 
@@ -125,8 +126,10 @@ def plan_jobs(preset, models=None, params=None, *, data_id: str = "") -> list[Jo
         # The preset's parameters for this label (``knn_context``), else for the detector.
         merged = dict(preset.model_params.get(label, preset.model_params.get(name, {})))
         for key, value in (("max_epochs", preset.epochs), ("batch_size", preset.batch_size)):
-            if value is not None and key in accepted:
-                merged[key] = value
+            # A detector's own budget, or the wrapped detector's of a ``+context`` name.
+            for name_ in (key, f"detector__{key}"):
+                if value is not None and name_ in accepted:
+                    merged[name_] = value
         merged.update(params.get(label, {}))
         unknown = sorted(set(merged) - accepted)
         if unknown:
@@ -174,22 +177,39 @@ def _parse_models(models) -> list[tuple[str, str]]:
     return specs
 
 
-def build_detector(detector: str, params: dict, seed: int):
-    """The unfitted detector of a job, seeded with ``seed`` when it takes a random_state."""
+def build_detector(detector: str, params: dict, seed: int, verbose: int | None = None):
+    """The unfitted detector of a job, seeded with ``seed``.
+
+    Every ``random_state`` it has is set, the wrapped detector's of a ``+context`` name
+    (``detector__random_state``) included. ``verbose`` (when given and the detector has
+    one) only changes what it prints, so it is not part of the job's parameters or key.
+    """
     det = _make_detector(detector, **params)
-    if "random_state" in det.get_params():
-        det.set_params(random_state=seed)
+    names = det.get_params()
+    det.set_params(**{name: seed for name in names
+                      if name == "random_state" or name.endswith("__random_state")})
+    if verbose is not None:
+        det.set_params(**{name: verbose for name in names
+                          if name == "verbose" or name.endswith("__verbose")})
     return det
 
 
+def _takes_context(detector: str) -> bool:
+    from ..baselines.registry import is_context_detector  # late, as in _make_detector
+
+    return is_context_detector(detector)
+
+
 def fit_and_score(detector: str, params: dict, seed: int, X, train_idx, test_idx,
-                  groups=None, rr=None) -> dict:
+                  groups=None, rr=None, verbose: int | None = None) -> dict:
     """Fit a detector on ``X[train_idx]`` and score ``X[test_idx]``: one benchmark job.
 
     Receives no labels. Runs on a local process or a Dask worker; the caller limits threads.
     ``groups`` (the record of each beat) and ``rr`` (its RR intervals) are the beats'
-    context, passed to ``fit`` and ``score_samples`` of every detector: those whose
-    parameters use it (the recording template, the rhythm part) do, the others ignore it.
+    context: passed to ``fit`` and ``score_samples`` of a context detector (``NAME+context``,
+    ``template``, ``rhythm``), never to a detector of beats alone (the published protocol,
+    which sees the beat window only). ``verbose`` sets the detector's own progress output
+    (e.g. 2: a bar with an ETA inside each epoch), without changing its result.
 
     Returns
     -------
@@ -200,9 +220,12 @@ def fit_and_score(detector: str, params: dict, seed: int, X, train_idx, test_idx
         arithmetic it trained in, when it reports it: it changes the scores), ``history``
         (the detector's per-epoch losses, when it keeps them, for diagnosing a result).
     """
-    det = build_detector(detector, params, seed)
+    det = build_detector(detector, params, seed, verbose)
+    in_context = _takes_context(detector)
 
     def context(index):
+        if not in_context:
+            return {}
         return {"groups": None if groups is None else np.asarray(groups)[index],
                 "rr": None if rr is None else np.asarray(rr)[index]}
 
@@ -243,41 +266,71 @@ class ResultsStore:
         self.out_dir = Path(out_dir)
         self.journal = self.out_dir / self.JOURNAL
         self.scores_dir = self.out_dir / self.SCORES
+        self._checked: dict[str, tuple] = {}  # key -> (mtime, size) of its checked scores
 
     def rows(self) -> dict[str, dict]:
-        """Rows of the finished jobs by key (the last one wins if a key repeats).
+        """Rows of the finished jobs by key (the last one wins if a key repeats), checked.
+
+        Every row goes through :func:`~beatdetect.benchmark.files.check_row` and its scores
+        file through :func:`~beatdetect.benchmark.files.check_scores_file`. A row without a
+        metric, or whose scores file is missing, is not a finished job: it is left out (so
+        the job runs again on resume) with a warning naming the line, never a silent gap in
+        the tables.
 
         Raises
         ------
         DataError
-            A line of the journal is not a JSON row with a ``key``. The message names the
-            file and the line, and says how to recover.
+            A line of the journal is not a JSON row, a metric of a row is not a number, or a
+            scores file is damaged. The message names the file and the line, and says how
+            to recover.
         """
+        import warnings
+
         from ..exceptions import DataError
+        from .files import check_row, check_scores_file
 
         if not self.journal.is_file():
             return {}
-        rows = {}
+        rows, gaps = {}, {}
         text = self.journal.read_text(encoding="utf-8", errors="replace")
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
+            where = f"{self.journal} line {number}"
+            recover = (f"To recover, delete line {number} (that job runs again on resume), "
+                       f"or delete the folder {self.out_dir} to start the benchmark over.")
             try:
                 row = json.loads(line)
-                if not isinstance(row, dict) or not isinstance(row.get("key"), str):
-                    raise ValueError("not a result row (a JSON object with a 'key')")
-            except ValueError as err:  # json.JSONDecodeError is a ValueError
+                missing = check_row(row, where)
+            except ValueError as err:  # json.JSONDecodeError and DataError are ValueErrors
                 # The journal is only ever replaced whole (atomically), so even a torn last
                 # line cannot come from an interrupted run: it is damage from outside, and
                 # guessing which jobs finished could mix results. Stop and say how to fix it.
+                reason = str(err).removeprefix(f"{where}: ")
                 raise DataError(
-                    f"The benchmark journal {self.journal} is damaged at line {number}: {err}. "
+                    f"The benchmark journal {self.journal} is damaged at line {number}: "
+                    f"{reason.rstrip('.')}. "
                     f"beatdetect replaces this file atomically, so it was changed from outside "
-                    f"(a disk error, an editor, an incomplete copy). To recover, delete line "
-                    f"{number} (that job runs again on resume), or delete the folder "
-                    f"{self.out_dir} to start the benchmark over."
+                    f"(a disk error, an editor, an incomplete copy). {recover}"
                 ) from err
+            problem = (f"has no {', '.join(missing)}" if missing else None)
+            path = self.scores_path(row["key"])
+            if problem is None and not path.is_file():
+                problem = f"has no scores file ({path.name} is missing)"
+            if problem is not None:
+                rows.pop(row["key"], None)
+                gaps[row["key"]] = (f"{where} ({row['model']}, {row['protocol']}) {problem}: "
+                                    "the job is not counted as finished and runs again on "
+                                    "resume.")
+                continue
+            stamp = (path.stat().st_mtime_ns, path.stat().st_size)
+            if self._checked.get(row["key"]) != stamp:  # each file read once, not per call
+                check_scores_file(path, row.get("n_test"), where)
+                self._checked[row["key"]] = stamp
             rows[row["key"]] = row
+            gaps.pop(row["key"], None)  # a later line ran the job again
+        for message in gaps.values():
+            warnings.warn(message, UserWarning, stacklevel=2)
         return rows
 
     def scores_path(self, key: str) -> Path:
@@ -298,9 +351,16 @@ class ResultsStore:
         atomic_write(self.journal, previous + line)
 
     def load_scores(self, key: str):
-        """``(scores, labels)`` of a finished job, or None when the file is missing."""
+        """``(scores, labels)`` of a finished job, checked, or None when the file is missing.
+
+        Raises
+        ------
+        DataError
+            The file is damaged (see :func:`~beatdetect.benchmark.files.check_scores_file`).
+        """
+        from .files import check_scores_file
+
         path = self.scores_path(key)
         if not path.is_file():
             return None
-        with np.load(path, allow_pickle=False) as npz:
-            return npz["scores"], npz["labels"]
+        return check_scores_file(path)

@@ -14,7 +14,9 @@ from .statistics import CLASSES, paired_differences, summarize
 
 __all__ = [
     "README_END",
+    "PUBLISHED",
     "README_START",
+    "SETTINGS",
     "baseline_labels",
     "describe_budget",
     "readme_section",
@@ -193,6 +195,59 @@ def _paired_table(rows: list[dict], baseline: str, planned=()) -> list[str]:
     return lines
 
 
+#: Published AUCs of other methods, shown beside the beats-alone table: ``(method, intra,
+#: inter, source)``. Each was measured on its authors' own splits and budgets, not rerun here.
+PUBLISHED = (
+    ("BeatGAN (Zhou et al., IJCAI 2019)", "0.9447", "–", "Table 2 of the paper"),
+    ("Anobeat", "0.960", "0.894", "as published"),
+    ("EB-GAME", "≈ 0.97", "–", "arXiv 2404.15333"),
+)
+#: The two settings of a format-2 results file: ``(row["context"], title)``.
+SETTINGS = (
+    (False, "**Beats alone** (the beat window only, no recording and no RR intervals: the "
+            "protocol the published figures use)"),
+    (True, "**With context** (each beat's recording as `groups` and its RR intervals as "
+           "`rr`: `NAME+context` is the detector in a `ContextDetector`; `template` and "
+           "`rhythm` are the context alone)"),
+)
+
+
+def _main_table(groups: list[dict]) -> list[str]:
+    lines = ["| protocol | model | runs | AUC | AP | fit (s) | fit (beats/s) "
+             "| score (ms/beat) | score (beats/s) | train beats | test beats |",
+             "| --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for g in groups:
+        fit = g["fit_seconds"][0] if g["fit_seconds"] else float("nan")
+        ms = g["score_ms_per_beat"][0] if g["score_ms_per_beat"] else float("nan")
+        lines.append(
+            f"| {g['protocol']} | {g['model']} | {g['runs']} | {_fmt(g['auc'])} | "
+            f"{_fmt(g['ap'])} | {fit:.1f} | {_rate(g['fit_beats_per_s'])} | {ms:.3f} | "
+            f"{_rate(g['score_beats_per_s'])} | {g['n_train'][0]:,.0f} | "
+            f"{g['n_test'][0]:,.0f} |"
+        )
+    return lines
+
+
+def _class_table(groups: list[dict]) -> list[str]:
+    lines = ["| protocol | model | " + " | ".join(f"AUC {c}" for c in CLASSES) + " | "
+             + " | ".join(f"AP {c}" for c in CLASSES) + " |",
+             "| --- | --- |" + " --- |" * (2 * len(CLASSES))]
+    for g in groups:
+        cells = [_fmt(g[f"{m}_{c}"]) for m in ("auc", "ap") for c in CLASSES]
+        lines.append(f"| {g['protocol']} | {g['model']} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _published_table() -> list[str]:
+    lines = ["Published figures beside it, each on its authors' own splits and budget (not "
+             "rerun here: a guide, not a paired comparison):", "",
+             "| method (published) | intra-patient AUC | inter-patient AUC | source |",
+             "| --- | --- | --- | --- |"]
+    lines += [f"| {name} | {intra} | {inter} | {source} |"
+              for name, intra, inter, source in PUBLISHED]
+    return lines
+
+
 def render_markdown(results: dict, baseline=None) -> str:
     """The Markdown tables of a results file (what the README shows).
 
@@ -203,6 +258,11 @@ def render_markdown(results: dict, baseline=None) -> str:
     training beats per second of ``fit`` and test beats per second of ``score_samples``
     (:func:`~beatdetect.benchmark.statistics.throughput`). The header names the budget, the
     data, the CPU model and the arithmetic each neural model trained in.
+
+    Rows that say whether their detector saw context (``row["context"]``, results format
+    2) are shown in two tables, *beats alone* (with the published figures of
+    :data:`PUBLISHED` beside it) and *with context*; rows of format 1, which predate the
+    context layer, in one table, as they were rendered then.
 
     Parameters
     ----------
@@ -225,30 +285,29 @@ def render_markdown(results: dict, baseline=None) -> str:
     markdown : str
     """
     meta = results.get("meta", {})
-    groups = summarize(results.get("rows", []))
-    lines = [_budget_line(meta) + _precision_note(results.get("rows", [])), ""]
-    lines.append("| protocol | model | runs | AUC | AP | fit (s) | fit (beats/s) "
-                 "| score (ms/beat) | score (beats/s) | train beats | test beats |")
-    lines.append("| --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for g in groups:
-        fit = g["fit_seconds"][0] if g["fit_seconds"] else float("nan")
-        ms = g["score_ms_per_beat"][0] if g["score_ms_per_beat"] else float("nan")
-        lines.append(
-            f"| {g['protocol']} | {g['model']} | {g['runs']} | {_fmt(g['auc'])} | "
-            f"{_fmt(g['ap'])} | {fit:.1f} | {_rate(g['fit_beats_per_s'])} | {ms:.3f} | "
-            f"{_rate(g['score_beats_per_s'])} | {g['n_train'][0]:,.0f} | "
-            f"{g['n_test'][0]:,.0f} |"
-        )
-    lines += ["", "Per AAMI class (each anomalous class against the normal test beats):", ""]
-    lines.append("| protocol | model | " + " | ".join(f"AUC {c}" for c in CLASSES) + " | "
-                 + " | ".join(f"AP {c}" for c in CLASSES) + " |")
-    lines.append("| --- | --- |" + " --- |" * (2 * len(CLASSES)))
-    for g in groups:
-        cells = [_fmt(g[f"{m}_{c}"]) for m in ("auc", "ap") for c in CLASSES]
-        lines.append(f"| {g['protocol']} | {g['model']} | " + " | ".join(cells) + " |")
-    planned = [model[0] for model in results.get("meta", {}).get("models", [])]
+    rows = results.get("rows", [])
+    lines = [_budget_line(meta) + _precision_note(rows), ""]
+    if rows and all("context" in row for row in rows):
+        for context, title in SETTINGS:
+            groups = summarize([row for row in rows if bool(row["context"]) == context])
+            lines += [title + ":", ""]
+            lines += _main_table(groups) if groups else ["No run in this setting."]
+            if not context:
+                lines += [""] + _published_table()
+            if groups:
+                lines += ["", "Per AAMI class (each anomalous class against the normal test "
+                          "beats):", ""] + _class_table(groups)
+            lines.append("")
+        lines.pop()
+    else:
+        groups = summarize(rows)
+        lines += _main_table(groups)
+        lines += ["", "Per AAMI class (each anomalous class against the normal test beats):",
+                  ""]
+        lines += _class_table(groups)
+    planned = [model[0] for model in meta.get("models", [])]
     for label in baseline_labels(baseline):
-        lines += _paired_table(results.get("rows", []), label, planned)
+        lines += _paired_table(rows, label, planned)
     return "\n".join(lines) + "\n"
 
 

@@ -136,7 +136,9 @@ def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=Non
     plots : bool, default=True
         Write the PNG figures.
     progress : bool, default=True
-        Progress bars (loading and jobs) on stderr.
+        Progress bars (loading and jobs) on stderr; the first job run here (``n_jobs=1``)
+        also shows its detector's own progress (a bar with an ETA inside each epoch). False
+        prints nothing.
     order : {"split", "model"}, default="split"
         Order of the pending jobs: ``"split"`` runs every model of a (protocol, fold,
         seed) before the next; ``"model"`` runs one model on every split before the next
@@ -200,8 +202,11 @@ def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=Non
             splits[split_key] = (subsample_train(train, preset.max_train, seed=job.seed,
                                                  fold=job.fold), test)
         train, test = splits[split_key]
+        # Until the first job ends the jobs bar has no ETA: that job shows its own progress
+        # (a bar with an ETA inside each epoch) when it runs here, in this process.
+        verbose = 2 if (progress and not tasks and n_jobs == 1 and scheduler is None) else None
         tasks.append((job.detector, job.params, job.seed, data.X, train, test,
-                      getattr(data, "record", None), getattr(data, "rr", None)))
+                      getattr(data, "record", None), getattr(data, "rr", None), verbose))
 
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = {

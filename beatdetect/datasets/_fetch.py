@@ -8,6 +8,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..exceptions import DataNotFoundError
+from ._home import removed_if_empty_on_failure
 from ._wfdb import wfdb
 
 
@@ -24,23 +25,24 @@ def fetch_physionet_records(
     One ``wfdb.dl_database`` call per record so that a progress bar can count records (wfdb
     itself shows none) and an interrupted download keeps the records already fetched.
     """
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise DataNotFoundError(
-            f"Cannot create {folder} to download PhysioNet database {database!r} into: {err}. "
-            "Point data_home at a writable folder."
-        ) from err
-    for record in tqdm(
-        records, desc=f"Downloading {database}", unit="record", disable=not verbose
-    ):
+    with removed_if_empty_on_failure(folder):  # a failed first download leaves no folder
         try:
-            wfdb.dl_database(
-                database, str(folder), records=[record], annotators=list(annotators)
-            )
-        except Exception as err:  # network and HTTP errors come from requests, urllib3, ...
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
             raise DataNotFoundError(
-                f"Could not download record {record!r} of PhysioNet database {database!r} "
-                f"into {folder}: {type(err).__name__}: {err}. Check the connection, or copy "
-                "the database there yourself."
+                f"Cannot create {folder} to download PhysioNet database {database!r} into: "
+                f"{err}. Point data_home at a writable folder."
             ) from err
+        for record in tqdm(
+            records, desc=f"Downloading {database}", unit="record", disable=not verbose
+        ):
+            try:
+                wfdb.dl_database(
+                    database, str(folder), records=[record], annotators=list(annotators)
+                )
+            except Exception as err:  # network and HTTP errors: requests, urllib3, ...
+                raise DataNotFoundError(
+                    f"Could not download record {record!r} of PhysioNet database "
+                    f"{database!r} into {folder}: {type(err).__name__}: {err}. Check the "
+                    "connection, or copy the database there yourself."
+                ) from err

@@ -8,6 +8,7 @@ so a copy made by ``wfdb.dl_database`` or by hand can be pointed at directly.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import warnings
@@ -47,6 +48,41 @@ def get_data_home(data_home: str | os.PathLike | None = None) -> Path:
     if data_home is None:
         data_home = os.environ.get(DATA_HOME_ENV) or DEFAULT_DATA_HOME
     return Path(data_home).expanduser()
+
+
+@contextlib.contextmanager
+def removed_if_empty_on_failure(folder: Path):
+    """Create nothing that outlives a failure: on an error inside the block, the folders
+    of ``folder`` that did not exist before it (``folder`` and missing parents) are removed
+    again if they are still empty.
+
+    A failed first download (no connection) then leaves no empty ``mitdb/`` behind, which
+    would otherwise look like a data home holding a damaged copy.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> try:
+    ...     with removed_if_empty_on_failure(root / "home" / "mitdb"):
+    ...         (root / "home" / "mitdb").mkdir(parents=True)
+    ...         raise ConnectionError("offline")
+    ... except ConnectionError:
+    ...     pass
+    >>> (root / "home").exists()
+    False
+    """
+    folder = Path(folder)
+    new = [p for p in (folder, *folder.parents) if not p.exists()]  # deepest first
+    try:
+        yield folder
+    except BaseException:
+        for path in new:
+            try:
+                path.rmdir()  # only removes an empty folder
+            except OSError:
+                break  # not empty (or not ours to remove): its parents stay too
+        raise
 
 
 def user_cache_dir() -> Path:
