@@ -4,6 +4,14 @@ Usage::
 
     python benchmarks/speed.py [--train-beats 4096] [--score-beats 20000] [--threads 2]
                                [--long-recording 100000] [--profile] [--out results/speed.json]
+    python benchmarks/speed.py --levers [--threads 1] [--repeats 5] [--steps 3]
+                               [--out-dir results/speed]
+
+``--levers`` measures the training levers of issue 20 against the naive float32 reference
+in one run instead (see :func:`training_levers`): the library in float32 and in bfloat16
+autocast, foreach and fused Adam, larger batches, one job with two threads against two
+jobs with one thread each, and (with ``--compile``) ``torch.compile``; it writes
+``training_levers_<cpu>.json`` and ``.md`` into ``--out-dir``.
 
 Absolute times on shared machines are noisy; the ratios measured in one run are what to
 compare. Beside the ratios the script measures what bounds them: the floating-point
@@ -25,23 +33,26 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import platform
+import os
+import re
 import resource
+import statistics
 import time
 
 import numpy as np
 import torch
 from torch import nn
 
-from beatdetect._device import autocast_dtype, cpu_supports_bf16
+from beatdetect._device import autocast_dtype, cpu_name, cpu_supports_bf16
 from beatdetect.gan.inference import reconstruction_errors
-from beatdetect.gan.training import GANTrainer
+from beatdetect.gan.training import GANTrainer, precision_probe
 from beatdetect.nn.networks import (
     BeatGANConfig,
     Discriminator,
     Generator,
     Upsample2,
     init_weights,
+    pad_beats,
 )
 
 #: Side of the square matrices of the GEMM throughput measurement.
@@ -113,7 +124,8 @@ def library_train(X: np.ndarray, epochs: int, mixed_precision) -> float:
     generator, discriminator = Generator(cfg), Discriminator(cfg)
     device = torch.device("cpu")
     trainer = GANTrainer(generator, discriminator, batch_size=64, device=device,
-                         amp_dtype=autocast_dtype(device, mixed_precision))
+                         amp_dtype=autocast_dtype(device, mixed_precision,
+                                                  probe=precision_probe(cfg, 64)))
     data = torch.from_numpy(X)
     tic = time.perf_counter()
     trainer.fit(data, max_epochs=epochs)
@@ -132,7 +144,7 @@ def naive_score(generator, X: np.ndarray, batch_size: int = 64) -> float:
 
 def library_score(generator, X: np.ndarray, mixed_precision) -> float:
     device = torch.device("cpu")
-    amp = autocast_dtype(device, mixed_precision)
+    amp = autocast_dtype(device, mixed_precision, probe=precision_probe(generator.cfg, 64))
     reconstruction_errors(generator, X[:256], amp_dtype=amp)  # warm-up
     tic = time.perf_counter()
     reconstruction_errors(generator, X, amp_dtype=amp)
@@ -235,6 +247,314 @@ def latency_ms(fn, x, reps: int = 200) -> float:
     return 1e3 * float(np.median(times))
 
 
+# --------------------------------------------------------------------------- levers
+#: BeatGAN's batch size, the reference of every lever.
+LEVER_BATCH = 64
+#: Learning rate of the lever runs (the estimator's default peak).
+LEVER_LR = 1e-3
+#: What was not measured, and why (written into the results).
+NOT_MEASURED = {
+    "channels_last": "not applicable: the networks are 1-D convolutions on (batch, leads, "
+                     "ticks) tensors, and PyTorch's channels-last formats exist for 4-D and "
+                     "5-D tensors only",
+    "torch_compile": "off by default (--compile): on the AMX Xeon of issue 20 compiling the "
+                     "training step took about 2.5 minutes per precision and the compiled "
+                     "steps were not faster",
+}
+
+
+def _naive_stepper(cfg: BeatGANConfig, X: np.ndarray, batch_size: int):
+    """One step of the published float32 loop (see :func:`naive_train`) per call."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        generator, discriminator = naive_modules(cfg)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=LEVER_LR, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=LEVER_LR, betas=(0.5, 0.999))
+    bce, mse = nn.BCELoss(), nn.MSELoss()
+
+    def step(index: np.ndarray) -> None:
+        x = torch.from_numpy(X[index])
+        fake = generator(x)[0]
+        p_real = torch.sigmoid(discriminator(x)[0])
+        p_fake = torch.sigmoid(discriminator(fake.detach())[0])
+        loss_d = bce(p_real, torch.ones_like(p_real)) + bce(p_fake, torch.zeros_like(p_fake))
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        fake = generator(x)[0]
+        _, feat_fake = discriminator(fake)
+        _, feat_real = discriminator(x)
+        loss_g = mse(fake, x) + mse(feat_fake, feat_real)
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        loss_g.item()
+
+    return step
+
+
+def _library_trainer(cfg: BeatGANConfig, batch_size: int, amp, optimizer: str = "default",
+                     compile_modules: bool = False, seed: int = 0) -> GANTrainer:
+    """The library's trainer, optionally with foreach / fused Adam or compiled modules."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        generator, discriminator = Generator(cfg), Discriminator(cfg)
+    trainer = GANTrainer(generator, discriminator, batch_size=batch_size, amp_dtype=amp,
+                         lr=LEVER_LR, rng=torch.Generator().manual_seed(seed))
+    if optimizer != "default":
+        for name in ("optimizer_g_", "optimizer_d_"):
+            params = getattr(trainer, name).param_groups[0]["params"]
+            setattr(trainer, name, torch.optim.Adam(params, lr=LEVER_LR, betas=(0.5, 0.999),
+                                                    **{optimizer: True}))
+    if compile_modules:
+        trainer.generator = torch.compile(generator)
+        trainer.discriminator = torch.compile(discriminator)
+    return trainer
+
+
+def _library_stepper(cfg, data: torch.Tensor, batch_size: int, amp, **kwargs):
+    trainer = _library_trainer(cfg, batch_size, amp, **kwargs)
+
+    def step(index: np.ndarray) -> None:
+        trainer.train_step(data[torch.from_numpy(index)])
+
+    return step
+
+
+def lever_variants(cfg: BeatGANConfig, X: np.ndarray, *, compile_modules: bool = False):
+    """The in-process variants: name -> (step function, batch size, description)."""
+    data = torch.from_numpy(X)
+    precisions = {"fp32": None, "bf16": torch.bfloat16}
+    variants = {"naive_fp32": (_naive_stepper(cfg, X, LEVER_BATCH), LEVER_BATCH,
+                               "naive reference: published loop, float32")}
+    for tag, amp in precisions.items():
+        variants[f"library_{tag}"] = (_library_stepper(cfg, data, LEVER_BATCH, amp),
+                                      LEVER_BATCH, f"library, {tag}")
+    for tag, amp in precisions.items():
+        for optimizer in ("foreach", "fused"):
+            variants[f"library_{tag}_{optimizer}_adam"] = (
+                _library_stepper(cfg, data, LEVER_BATCH, amp, optimizer=optimizer),
+                LEVER_BATCH, f"library, {tag}, {optimizer} Adam")
+        for batch in (128, 256):
+            variants[f"library_{tag}_batch{batch}"] = (
+                _library_stepper(cfg, data, batch, amp), batch,
+                f"library, {tag}, batch {batch} (beats/s only; lr not re-tuned)")
+        if compile_modules:
+            variants[f"library_{tag}_compiled"] = (
+                _library_stepper(cfg, data, LEVER_BATCH, amp, compile_modules=True),
+                LEVER_BATCH, f"library, {tag}, torch.compile")
+    return variants
+
+
+def time_variants(variants: dict, n_beats: int, *, steps: int, repeats: int,
+                  warmup: int) -> dict:
+    """Median beats/s of each variant over ``repeats`` windows of ``steps`` steps.
+
+    The variants take turns window by window (round robin), so a change of load on a
+    shared machine falls on all of them rather than on whichever ran at the time.
+    """
+    rng = np.random.default_rng(0)
+    out = {name: {"batch_size": batch, "what": what, "beats_per_s": [], "warmup_s": 0.0}
+           for name, (_, batch, what) in variants.items()}
+    for name, (step, batch, _) in variants.items():
+        tic = time.perf_counter()
+        for _ in range(warmup):
+            step(rng.choice(n_beats, batch, replace=False))
+        out[name]["warmup_s"] = time.perf_counter() - tic
+    for _ in range(repeats):
+        for name, (step, batch, _) in variants.items():
+            batches = [rng.choice(n_beats, batch, replace=False) for _ in range(steps)]
+            tic = time.perf_counter()
+            for index in batches:
+                step(index)
+            out[name]["beats_per_s"].append(steps * batch / (time.perf_counter() - tic))
+    for record in out.values():
+        record["median_beats_per_s"] = statistics.median(record["beats_per_s"])
+    return out
+
+
+def _thread_job(threads: int, amp_name: str, steps: int, repeats: int, barrier, queue):
+    """A training job in its own process: median beats/s of the library at ``threads``."""
+    torch.set_num_threads(threads)
+    cfg = BeatGANConfig()
+    rng = np.random.default_rng(threads)
+    X = rng.uniform(-1, 1, (4096, 1, cfg.padded_length)).astype(np.float32)
+    amp = torch.bfloat16 if amp_name == "bf16" else None
+    step = _library_stepper(cfg, torch.from_numpy(X), LEVER_BATCH, amp)
+    for _ in range(2):
+        step(rng.choice(len(X), LEVER_BATCH, replace=False))
+    barrier.wait()  # concurrent jobs start their timed windows together
+    rates = []
+    for _ in range(repeats):
+        tic = time.perf_counter()
+        for _ in range(steps):
+            step(rng.choice(len(X), LEVER_BATCH, replace=False))
+        rates.append(steps * LEVER_BATCH / (time.perf_counter() - tic))
+    queue.put(statistics.median(rates))
+
+
+def thread_layouts(amp_name: str, steps: int, repeats: int) -> dict:
+    """Total beats/s of 1 job x 1 thread, 1 job x 2 threads and 2 jobs x 1 thread."""
+    ctx = multiprocessing.get_context("spawn")
+    out = {}
+    for name, jobs, threads in [("1 job x 1 thread", 1, 1), ("1 job x 2 threads", 1, 2),
+                                ("2 jobs x 1 thread", 2, 1)]:
+        queue, barrier = ctx.Queue(), ctx.Barrier(jobs)
+        procs = [ctx.Process(target=_thread_job,
+                             args=(threads, amp_name, steps, repeats, barrier, queue))
+                 for _ in range(jobs)]
+        for proc in procs:
+            proc.start()
+        rates = [queue.get() for _ in procs]
+        for proc in procs:
+            proc.join()
+        out[name] = {"jobs": jobs, "threads_per_job": threads, "per_job_beats_per_s": rates,
+                     "total_beats_per_s": sum(rates)}
+    return out
+
+
+def paired_auc_check(optimizer: str, amp, seeds=(0, 1), epochs: int = 3) -> list[dict]:
+    """A tiny paired check that ``optimizer`` Adam leaves AUC alone (synthetic beats).
+
+    Same seeds, beats, initial weights and batches with the default and with the lever;
+    a small network (``base_filters=8``) so that it takes seconds. Not a measurement of
+    AUC on MIT-BIH.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    from beatdetect.datasets import make_synthetic_beats
+
+    cfg = BeatGANConfig(base_filters=8)
+    train = make_synthetic_beats(n_normal=2048, n_anomalous=0, random_state=10)
+    test = make_synthetic_beats(n_normal=400, n_anomalous=100, random_state=11)
+    rows = []
+    for seed in seeds:
+        aucs = {}
+        for variant in ("default", optimizer):
+            trainer = _library_trainer(cfg, LEVER_BATCH, amp, optimizer=variant, seed=seed)
+            data = torch.from_numpy(np.ascontiguousarray(train.X, dtype=np.float32))
+            trainer.fit(pad_beats(data, cfg.padded_length), max_epochs=epochs)
+            errors = reconstruction_errors(trainer.generator.eval(),
+                                           np.ascontiguousarray(test.X, dtype=np.float32),
+                                           amp_dtype=amp)
+            aucs[variant] = float(roc_auc_score(test.y == -1, errors))  # -1: anomalous
+        rows.append({"seed": seed, "auc_default": aucs["default"],
+                     f"auc_{optimizer}": aucs[optimizer],
+                     "difference": aucs[optimizer] - aucs["default"]})
+    return rows
+
+
+def cpu_slug() -> str:
+    """The CPU's name as a file-name part, e.g. ``intel-xeon-processor``."""
+    name = re.sub(r"\((r|tm)\)", "", cpu_name().lower())
+    return re.sub(r"[^a-z0-9]+", "-", name).strip("-")
+
+
+def training_levers(args) -> dict:
+    """Every training lever against the naive float32 reference, in one run."""
+    from pathlib import Path
+
+    torch.set_num_threads(args.threads)
+    cfg = BeatGANConfig()
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (4096, 1, cfg.padded_length)).astype(np.float32)
+    started = time.time()
+    cpu_started = time.process_time()
+    res = {
+        "machine": {"cpu": cpu_name(), "threads": args.threads, "torch": torch.__version__,
+                    "native_bf16": cpu_supports_bf16(), "cpu_count": os.cpu_count(),
+                    "load_average_at_start": os.getloadavg()},
+        "note": "other jobs running: the machine was shared with other sessions' jobs, so "
+                "absolute beats/s are noisy; compare the ratios of this one run",
+        "protocol": {"steps_per_window": args.steps, "repeats": args.repeats,
+                     "warmup_steps": args.warmup, "statistic": "median of the windows",
+                     "order": "round robin, window by window", "lr": LEVER_LR,
+                     "beats": "uniform random in [-1, 1], 320 ticks (speed only)"},
+        "not_measured": dict(NOT_MEASURED),
+    }
+    if args.compile:
+        del res["not_measured"]["torch_compile"]
+    # What "auto" measures, with a fresh timing (the cache is neither read nor written).
+    float32_s, bfloat16_s = precision_probe(cfg, LEVER_BATCH).measure()
+    res["auto_probe"] = {"float32_step_s": float32_s, "bfloat16_step_s": bfloat16_s,
+                         "bf16_over_fp32": bfloat16_s / float32_s,
+                         "auto_chooses": "bfloat16" if cpu_supports_bf16()
+                         and bfloat16_s <= 0.9 * float32_s else "float32"}
+    variants = lever_variants(cfg, X, compile_modules=args.compile)
+    res["variants"] = time_variants(variants, len(X), steps=args.steps, repeats=args.repeats,
+                                    warmup=args.warmup)
+    naive = res["variants"]["naive_fp32"]["median_beats_per_s"]
+    fp32 = res["variants"]["library_fp32"]["median_beats_per_s"]
+    for record in res["variants"].values():
+        record["ratio_to_naive"] = record["median_beats_per_s"] / naive
+        record["ratio_to_library_fp32"] = record["median_beats_per_s"] / fp32
+    best_precision = max(("fp32", "bf16"), key=lambda tag: res["variants"][
+        f"library_{tag}"]["median_beats_per_s"])
+    del variants  # free the networks before the thread jobs
+    if not args.no_thread_layouts:
+        res["thread_layouts"] = {"precision": best_precision,
+                                 **thread_layouts(best_precision, args.steps, args.repeats)}
+        for layout in res["thread_layouts"].values():
+            if isinstance(layout, dict):
+                layout["ratio_to_naive_1_thread"] = layout["total_beats_per_s"] / naive
+    amp = torch.bfloat16 if best_precision == "bf16" else None
+    res["paired_auc_check"] = {"lever": "fused Adam", "precision": best_precision,
+                               "rows": paired_auc_check("fused", amp)}
+    res["machine"]["load_average_at_end"] = os.getloadavg()
+    res["wall_s"] = time.time() - started
+    res["cpu_s_main_process"] = time.process_time() - cpu_started
+
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"training_levers_{cpu_slug()}"
+    stem.with_suffix(".json").write_text(json.dumps(res, indent=1) + "\n")
+    stem.with_suffix(".md").write_text(levers_markdown(res))
+    print(levers_markdown(res))
+    return res
+
+
+def levers_markdown(res: dict) -> str:
+    """The lever table of a run, ratios first."""
+    m = res["machine"]
+    lines = [
+        f"# Training levers on {m['cpu']}",
+        "",
+        f"{m['threads']} intra-op thread(s) unless stated, PyTorch {m['torch']}, native "
+        f"bfloat16: {m['native_bf16']}, load average {m['load_average_at_start'][0]:.2f} at "
+        f"the start and {m['load_average_at_end'][0]:.2f} at the end ({res['note']}). "
+        f"Medians of {res['protocol']['repeats']} windows of {res['protocol']['steps_per_window']} "
+        "training steps per variant, taken in turns; BeatGAN at the published size.",
+        "",
+        "| variant | batch | x naive | x library fp32 | beats/s |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for record in res["variants"].values():
+        lines.append(f"| {record['what']} | {record['batch_size']} | "
+                     f"{record['ratio_to_naive']:.2f} | {record['ratio_to_library_fp32']:.2f} | "
+                     f"{record['median_beats_per_s']:.0f} |")
+    if "thread_layouts" in res:
+        layouts = res["thread_layouts"]
+        lines += ["", f"Thread layouts (library, {layouts['precision']}, separate processes, "
+                  "total beats/s of the jobs):", "",
+                  "| layout | x naive (1 thread) | total beats/s |", "| --- | ---: | ---: |"]
+        for name, layout in layouts.items():
+            if isinstance(layout, dict):
+                lines.append(f"| {name} | {layout['ratio_to_naive_1_thread']:.2f} | "
+                             f"{layout['total_beats_per_s']:.0f} |")
+    probe = res["auto_probe"]
+    lines += ["", f"`mixed_precision=\"auto\"` probe: bfloat16 step / float32 step = "
+              f"{probe['bf16_over_fp32']:.2f}, so \"auto\" chooses {probe['auto_chooses']} "
+              "(bfloat16 needs <= 0.90)."]
+    check = res["paired_auc_check"]
+    diffs = ", ".join(f"seed {r['seed']}: {r['difference']:+.4f}" for r in check["rows"])
+    lines += ["", f"Paired AUC check of {check['lever']} ({check['precision']}, synthetic "
+              f"beats, small network, tiny): AUC(lever) - AUC(default) = {diffs}.", ""]
+    lines += ["Not measured:", ""] + [f"- {k}: {v}" for k, v in res["not_measured"].items()]
+    lines += ["", f"Run took {res['wall_s']:.0f} s wall, {res['cpu_s_main_process']:.0f} s CPU "
+              "in the main process (thread jobs not included).", ""]
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-beats", type=int, default=4096)
@@ -247,13 +567,27 @@ def main(argv=None):
     parser.add_argument("--profile", action="store_true",
                         help="record the operators that take the time")
     parser.add_argument("--out", default=None)
+    levers = parser.add_argument_group("training levers (--levers)")
+    levers.add_argument("--levers", action="store_true",
+                        help="measure the training levers against the naive reference")
+    levers.add_argument("--steps", type=int, default=3, help="training steps per window")
+    levers.add_argument("--repeats", type=int, default=5, help="windows per variant")
+    levers.add_argument("--warmup", type=int, default=2, help="untimed steps per variant")
+    levers.add_argument("--compile", action="store_true",
+                        help="also time torch.compile (minutes of compilation)")
+    levers.add_argument("--no-thread-layouts", action="store_true",
+                        help="skip 1 job x 2 threads against 2 jobs x 1 thread")
+    levers.add_argument("--out-dir", default="results/speed")
     args = parser.parse_args(argv)
+    if args.levers:
+        training_levers(args)
+        return
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
     X_train = rng.uniform(-1, 1, (args.train_beats, 1, 320)).astype(np.float32)
     X_score = rng.uniform(-1, 1, (args.score_beats, 1, 320)).astype(np.float32)
 
-    res: dict = {"machine": {"cpu": platform.processor() or platform.machine(),
+    res: dict = {"machine": {"cpu": cpu_name(),
                              "threads": args.threads, "torch": torch.__version__,
                              "native_bf16": cpu_supports_bf16()}}
     res["train_naive"] = naive_train(X_train, args.epochs)
@@ -298,7 +632,8 @@ def main(argv=None):
         * flops["train"] / peak,
     }
     if args.profile:
-        amp = autocast_dtype(torch.device("cpu"), "auto")
+        amp = autocast_dtype(torch.device("cpu"), "auto",
+                             probe=precision_probe(BeatGANConfig(), 64))
         res["profile_score"] = top_operators(
             lambda: reconstruction_errors(generator, X_score[:2048], amp_dtype=amp))
         res["profile_train"] = top_operators(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -31,8 +32,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._device import PrecisionProbe
 from ..exceptions import TrainingDivergedError
-from ..nn.networks import Discriminator, Generator, init_weights
+from ..nn.networks import BeatGANConfig, Discriminator, Generator, init_weights
 from .inference import CPU, INFERENCE_BATCH_SIZE, reconstruction_errors
 
 #: Learning-rate schedules of :class:`GANTrainer`.
@@ -43,6 +45,7 @@ __all__ = [
     "GANTrainer",
     "LossTerm",
     "StepContext",
+    "precision_probe",
 ]
 
 
@@ -434,6 +437,61 @@ class GANTrainer:
             self.generator.load_state_dict(best_state[0])
             self.discriminator.load_state_dict(best_state[1])
         return history
+
+
+def precision_probe(cfg: BeatGANConfig, batch_size: int, *, steps: int = 3,
+                    warmup: int = 2) -> PrecisionProbe:
+    """A timing of BeatGAN's training step in float32 and in bfloat16 autocast on the CPU.
+
+    What ``mixed_precision="auto"`` measures on a CPU with native bfloat16 before it uses
+    bfloat16 (:func:`beatdetect._device.cpu_prefers_bf16`): the step that training will
+    run, with these networks and this batch size, because which precision is faster
+    depends on both (small convolutions pay the conversions to bfloat16 without gaining
+    much from its arithmetic). Building the probe costs nothing; :attr:`~PrecisionProbe.measure`
+    trains fresh networks on random beats for ``warmup`` steps (oneDNN builds its kernels
+    on the first calls) and then times ``steps`` steps in each precision, alternating
+    between them so that a change of load on a shared machine hits both; each precision's
+    time is the median of its steps. A few seconds at the published size on one core.
+
+    Parameters
+    ----------
+    cfg : BeatGANConfig
+        The networks' sizes.
+    batch_size : int
+        The training batch size.
+    steps, warmup : int
+        Timed and untimed steps per precision.
+
+    Returns
+    -------
+    PrecisionProbe
+        Keyed by ``cfg`` and ``batch_size``.
+    """
+
+    def measure() -> tuple[float, float]:
+        # Fixed seeds and a forked RNG: the timing neither depends on nor disturbs the
+        # caller's random state (a seeded fit stays reproducible).
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            x = torch.rand(batch_size, cfg.n_leads, cfg.padded_length) * 2 - 1
+            trainers = [
+                GANTrainer(Generator(cfg), Discriminator(cfg), batch_size=batch_size,
+                           amp_dtype=amp, rng=torch.Generator().manual_seed(0))
+                for amp in (None, torch.bfloat16)
+            ]
+            times: list[list[float]] = [[], []]
+            for _ in range(warmup + steps):
+                for trainer, seconds in zip(trainers, times):
+                    tic = time.perf_counter()
+                    trainer.train_step(x)
+                    seconds.append(time.perf_counter() - tic)
+            float32_s, bfloat16_s = (statistics.median(t[warmup:]) for t in times)
+        return float32_s, bfloat16_s
+
+    key = (f"BeatGAN n_leads={cfg.n_leads} length={cfg.length} "
+           f"base_filters={cfg.base_filters} n_layers={cfg.n_layers} "
+           f"latent_dim={cfg.latent_dim} batch_size={batch_size}")
+    return PrecisionProbe(key=key, measure=measure)
 
 
 class EpochLogger:
