@@ -451,7 +451,7 @@ def precision_probe(cfg: BeatGANConfig, batch_size: int, *, steps: int = 3,
     trains fresh networks on random beats for ``warmup`` steps (oneDNN builds its kernels
     on the first calls) and then times ``steps`` steps in each precision, alternating
     between them so that a change of load on a shared machine hits both; each precision's
-    time is the median of its steps. A few seconds at the published size on one core.
+    time is the median of its steps. About 10 s at the published size on one busy core.
 
     Parameters
     ----------
