@@ -54,3 +54,25 @@ def test_finite_scores_are_untouched():
     X = np.linspace(-0.5, 0.5, 20)[:, None].repeat(3, axis=1)
     det = FirstValueDetector().fit(X)
     np.testing.assert_array_equal(det.score_samples(X), -X[:, 0].astype(np.float32))
+
+
+def test_failed_refit_leaves_the_fitted_detector_as_it_was():
+    """D2: fit is all or nothing; a refit that fails changes nothing."""
+    X = np.linspace(-0.5, 0.5, 20)[:, None].repeat(3, axis=1)
+    det = FirstValueDetector(contamination=0.1).fit(X)
+    before = det.score_samples(X), det.offset_, det.n_features_in_
+    with pytest.raises(ValueError, match="NaN"):
+        det.fit(np.full((10, 4), np.nan))
+    np.testing.assert_array_equal(det.score_samples(X), before[0])
+    assert (det.offset_, det.n_features_in_) == before[1:]
+
+
+def test_failed_first_fit_leaves_the_detector_unfitted():
+    from sklearn.exceptions import NotFittedError
+
+    det = FirstValueDetector()
+    with pytest.raises(ValueError, match="NaN"):
+        det.fit(np.full((10, 4), np.nan))
+    assert not [name for name in vars(det) if name.endswith("_")]
+    with pytest.raises(NotFittedError):
+        det.score_samples(np.zeros((2, 4)))

@@ -25,10 +25,11 @@ from .parts import ScoreReference, rhythm_anomaly, template_distances
 __all__ = ["MIN_RECORDING_BEATS", "ContextDetector"]
 
 #: Fewest beats of a recording for its median beat to stand for the recording's normal
-#: beat. Below it a beat is judged against the training beats only. On MIT-BIH (DS2,
-#: strips of consecutive beats) the recording-template AUC stops improving around here; see
-#: the Scoring page of the documentation for the measurement.
-MIN_RECORDING_BEATS = 20
+#: beat. Below it a beat is judged against the training beats only. Measured on MIT-BIH by
+#: ``benchmarks/recording_template_beats.py``: the fewest beats whose median ranks a strip's
+#: anomalies within 0.01 mean AUC of the whole recording's median, see
+#: ``results/recording_template/strips.json``.
+MIN_RECORDING_BEATS = 50
 #: Names of the parts in ``references_`` and ``score_components``.
 MODEL, RECORDING, RHYTHM = "model", "recording", "rhythm"
 
@@ -76,8 +77,10 @@ class ContextDetector(MetaEstimatorMixin, BaseBeatDetector):
         0 trains on every beat and takes the reference from the training beats' own
         scores: right for a detector that scores its training beats leave-one-out
         (:class:`~beatdetect.baselines.KNNDetector`).
-    min_recording_beats : int >= 1, default=20
-        Fewest beats of a recording, in one call, for its median beat to be used.
+    min_recording_beats : int >= 1, default=50
+        Fewest beats of a recording, in one call, for its median beat to be used
+        (:data:`MIN_RECORDING_BEATS`; the measurement behind it is in
+        ``results/recording_template/strips.json``).
     contamination : "auto" or float in (0, 0.5], default="auto"
         Sets ``offset_`` from the fused scores of the training beats (see
         :func:`beatdetect.base.tukey_offset`).

@@ -40,9 +40,9 @@ def _seeded(seed: int):
 
 def _option(value, kind):
     """The settings object of a ``distill`` / ``contrastive`` value: ``True`` is the default."""
-    if value is None or value is False:
-        return None
-    return kind() if value is True else value
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return kind() if value else None
+    return value
 
 
 class SIBeatGANDetector(BaseBeatDetector):
@@ -177,8 +177,8 @@ class SIBeatGANDetector(BaseBeatDetector):
     >>> from beatdetect.metrics import anomaly_roc_auc
     >>> train = make_synthetic_beats(n_normal=1024, n_anomalous=0, random_state=0)
     >>> test = make_synthetic_beats(n_normal=200, n_anomalous=50, random_state=1)
-    >>> det = SIBeatGANDetector(base_filters=8, lr=1e-3, batch_size=32, max_epochs=5,
-    ...                         random_state=0)  # a small model that trains in seconds
+    >>> det = SIBeatGANDetector(base_filters=8, latent_dim=16, w_adv=0.1, batch_size=32,
+    ...                         max_epochs=5, random_state=0)  # small: trains in seconds
     >>> det = det.fit(train.X)  # normal beats only, no labels
     >>> anomaly_roc_auc(test.y, det.score_samples(test.X)) > 0.9
     True
@@ -255,6 +255,25 @@ class SIBeatGANDetector(BaseBeatDetector):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+
+    def set_params(self, **params):
+        """Set parameters, nested ones included (``distill__w_kd``, ``contrastive__w_con``).
+
+        ``distill=True`` and ``contrastive=True`` mean the default settings object, so a
+        nested field given with them (or set on a detector holding them) sets that field of
+        ``Distillation()`` / ``Contrastive()``: a grid search over ``distill__w_kd`` works
+        on ``SIBeatGANDetector(distill=True)``.
+
+        Returns
+        -------
+        self : SIBeatGANDetector
+        """
+        for name, kind in (("distill", Distillation), ("contrastive", Contrastive)):
+            value = params.get(name, getattr(self, name, None))
+            if any(key.startswith(f"{name}__") for key in params) \
+                    and isinstance(value, (bool, np.bool_)) and value:
+                params[name] = kind()
+        return super().set_params(**params)
 
     def _validate_params(self):
         """scikit-learn's check of the parameters, then of the settings objects' fields."""

@@ -240,8 +240,8 @@ def nested_param_names() -> set[str]:
 
     Examples
     --------
-    >>> sorted(n for n in nested_param_names() if n.startswith("contrastive__augment"))[:2]
-    ['contrastive__augment__crop', 'contrastive__augment__mask']
+    >>> sorted(n for n in nested_param_names() if n.startswith("contrastive__augment__"))[:2]
+    ['contrastive__augment__anchor', 'contrastive__augment__crop']
     """
     def names(prefix, cls):
         for field in cls._get_param_names():
@@ -674,8 +674,8 @@ _REFIT_ADVICE = (
     "SIBeatGANDetector now scores by its networks only (BeatGAN's reconstruction error), "
     "so this file cannot load as the same model. Refit it with this version (`beatdetect "
     "fit`, or SIBeatGANDetector().fit); for the score it computed, fit "
-    "make_detector('knn+context') (a KNNDetector in a ContextDetector), which it matched "
-    "to within 0.002 AUC."
+    "make_detector('knn+context') (a KNNDetector in a ContextDetector), which computes a "
+    "score of the same kind (nearest training beats, recording and rhythm)."
 )
 #: Parameters of the first format that only shaped training and mean nothing here.
 _TRAINING_ONLY_1 = ("tol", "d_reset_threshold", "inference_batch_size", "kd_target",

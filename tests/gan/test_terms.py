@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
 from beatdetect import SIBeatGANDetector
-from beatdetect.datasets import make_synthetic_beats
+from beatdetect.gan import Contrastive, Distillation
 from beatdetect.gan import terms as si
 from beatdetect.gan.training import GANTrainer, StepContext
 from beatdetect.metrics import SCORERS, anomaly_roc_auc
@@ -20,21 +20,13 @@ from beatdetect.nn.augment import ECGAugment, TimeWarp
 from beatdetect.nn.losses import distillation_kl
 from beatdetect.nn.networks import BeatGANConfig, Discriminator, Generator
 
-#: As in test_detector.py: a small network with a higher learning rate.
-# BeatGAN's own score and schedule: these tests are about what the terms do to the networks.
+#: A small network with a higher learning rate and a constant schedule: these tests are
+#: about what the terms do to the networks.
 SMALL = dict(base_filters=8, latent_dim=16, lr=1e-3, lr_schedule="constant", max_epochs=5,
-             batch_size=32, mixed_precision=False, device="cpu", memory=None,
-             w_reconstruction=1.0, w_rhythm=0.0, recording_template=False, random_state=0)
+             batch_size=32, mixed_precision=False, device="cpu", random_state=0)
 #: Both flags on, every term: self-teacher distillation, contrastive on D and G.
-FULL = dict(distill="self", contrastive=True, contrastive_on="both")
+FULL = dict(distill=Distillation(), contrastive=Contrastive(on="both"))
 CFG = BeatGANConfig(n_leads=1, length=320, base_filters=8, latent_dim=16)
-
-
-@pytest.fixture(scope="module")
-def beats():
-    train = make_synthetic_beats(n_normal=1024, n_anomalous=0, random_state=0)
-    test = make_synthetic_beats(n_normal=150, n_anomalous=60, random_state=1)
-    return train, test
 
 
 @pytest.fixture(scope="module")
@@ -207,9 +199,9 @@ def test_terms_validate_arguments(make, match):
 
 # --------------------------------------------------------------------------- zero weights
 @pytest.mark.parametrize("params", [
-    dict(distill="self", w_kd=0.0, w_feat=0.0),
-    dict(distill="teacher", w_kd=0.0, w_feat=0.0, teacher_epochs=1),
-    dict(contrastive=True, contrastive_on="both", w_con=0.0),
+    dict(distill=Distillation(w_kd=0.0, w_feat=0.0)),
+    dict(distill=Distillation(teacher="beatgan", w_kd=0.0, w_feat=0.0, teacher_epochs=1)),
+    dict(contrastive=Contrastive(on="both", w_con=0.0)),
 ])
 def test_zero_weights_are_beatgan_bit_for_bit(beats, params):
     """Exact, not approximate: a zero-weighted term adds exact zeros to the student's loss and
@@ -224,14 +216,14 @@ def test_zero_weights_are_beatgan_bit_for_bit(beats, params):
         assert det.history_[-1].get(name, 0.0) == 0.0
 
 
-def test_flags_off_is_plain_beatgan_whatever_the_other_parameters(beats):
+@pytest.mark.parametrize("off", [None, False])
+def test_flags_off_is_plain_beatgan(beats, off):
     X, test = beats[0].X[:256], beats[1].X
     small = {**SMALL, "max_epochs": 1}
     plain = SIBeatGANDetector(**small).fit(X)
-    tuned = SIBeatGANDetector(**small, w_kd=3.0, w_con=2.0, augment=ECGAugment(noise=0.2),
-                              teacher_filters=16).fit(X)
-    np.testing.assert_array_equal(tuned.score_samples(test), plain.score_samples(test))
-    assert set(tuned.history_[0]) == set(plain.history_[0])
+    det = SIBeatGANDetector(**small, distill=off, contrastive=off).fit(X)
+    np.testing.assert_array_equal(det.score_samples(test), plain.score_samples(test))
+    assert set(det.history_[0]) == set(plain.history_[0])
 
 
 # --------------------------------------------------------------------------- estimator
@@ -259,15 +251,16 @@ def test_full_model_pickle_and_save_load(full, beats, tmp_path):
 def test_clone_and_get_params_round_trip(full):
     params = full.get_params()
     assert {k: params[k] for k in FULL} == FULL
+    assert params["contrastive__on"] == "both" and params["distill__w_kd"] == 1.0
     copy = clone(full)
     assert copy.get_params() == params and not hasattr(copy, "generator_")
-    assert SIBeatGANDetector(**params).get_params() == params
+    assert SIBeatGANDetector(**full.get_params(deep=False)).get_params() == params
 
 
 def test_same_seed_same_scores_with_every_term(beats):
     X, test = beats[0].X[:128], beats[1].X
-    params = {**SMALL, "max_epochs": 1, "distill": "teacher", "contrastive": True,
-              "contrastive_on": "both"}
+    params = {**SMALL, "max_epochs": 1, "distill": Distillation(teacher="beatgan"),
+              "contrastive": Contrastive(on="both")}
     first = SIBeatGANDetector(**params).fit(X).score_samples(test)
     np.testing.assert_array_equal(SIBeatGANDetector(**params).fit(X).score_samples(test), first)
     other = SIBeatGANDetector(**{**params, "random_state": 1}).fit(X).score_samples(test)
@@ -276,15 +269,15 @@ def test_same_seed_same_scores_with_every_term(beats):
 
 def test_fit_with_terms_leaves_global_torch_rng_alone(beats):
     state = torch.get_rng_state()
-    SIBeatGANDetector(**{**SMALL, "max_epochs": 1}, distill="teacher", contrastive=True,
-                      contrastive_on="both").fit(beats[0].X[:64])
+    SIBeatGANDetector(**{**SMALL, "max_epochs": 1}, distill=Distillation(teacher="beatgan"),
+                      contrastive=Contrastive(on="both")).fit(beats[0].X[:64])
     assert torch.equal(state, torch.get_rng_state())
 
 
 def test_teacher_is_the_plain_detector_with_teacher_sizes(beats, monkeypatch):
-    """distill="teacher": stage one is exactly SIBeatGANDetector(base_filters=teacher_filters,
-    max_epochs=teacher_epochs) with the same random_state, weights bit for bit; the student
-    may be smaller."""
+    """Distillation(teacher="beatgan"): stage one is exactly
+    SIBeatGANDetector(base_filters=teacher_filters, max_epochs=teacher_epochs) with the same
+    random_state, weights bit for bit; the student may be smaller."""
     X = beats[0].X[:128]
     seen = {}
     original = si.TeacherDistillation
@@ -295,7 +288,8 @@ def test_teacher_is_the_plain_detector_with_teacher_sizes(beats, monkeypatch):
 
     monkeypatch.setattr(si, "TeacherDistillation", spy)
     student = SIBeatGANDetector(**{**SMALL, "base_filters": 4, "max_epochs": 1},
-                                distill="teacher", teacher_filters=8, teacher_epochs=2).fit(X)
+                                distill=Distillation(teacher="beatgan", teacher_filters=8,
+                                                     teacher_epochs=2)).fit(X)
     reference = SIBeatGANDetector(**{**SMALL, "base_filters": 8, "max_epochs": 2}).fit(X)
     teacher = seen["teacher"].state_dict()
     assert teacher.keys() == reference.generator_.state_dict().keys()
@@ -308,18 +302,18 @@ def test_teacher_is_the_plain_detector_with_teacher_sizes(beats, monkeypatch):
 
 def test_student_of_a_frozen_teacher_ranks_injected_anomalies(beats):
     train, test = beats
-    student = SIBeatGANDetector(**SMALL, distill="teacher").fit(train.X)
+    student = SIBeatGANDetector(**SMALL, distill=Distillation(teacher="beatgan")).fit(train.X)
     assert anomaly_roc_auc(test.y, student.score_samples(test.X)) > 0.9
 
 
-def test_distill_true_means_self_teacher(beats):
+def test_distill_true_means_the_default_self_teacher(beats):
     X = beats[0].X[:64]
     small = {**SMALL, "max_epochs": 1}
     det = SIBeatGANDetector(**small, distill=np.True_).fit(X)
     assert {"st_rec", "kd", "feat"} <= set(det.history_[0])
-    self_taught = SIBeatGANDetector(**small, distill="self").fit(X)
+    self_taught = SIBeatGANDetector(**small, distill=Distillation(teacher="self")).fit(X)
     np.testing.assert_array_equal(det.score_samples(X), self_taught.score_samples(X))
-    teacher = SIBeatGANDetector(**small, distill="teacher").fit(X)
+    teacher = SIBeatGANDetector(**small, distill=Distillation(teacher="beatgan")).fit(X)
     assert "st_rec" not in teacher.history_[0]
 
 
@@ -329,12 +323,12 @@ def test_grid_search_over_term_weights(beats):
     train, test = beats
     X = np.concatenate([train.X[:192], test.X[:100]])
     y = np.concatenate([np.ones(192, dtype=int), test.y[:100]])
-    det = SIBeatGANDetector(**{**SMALL, "max_epochs": 1}, distill="self", contrastive=True)
-    grid = {"w_kd": [0.0, 2.0], "w_con": [0.0, 0.5]}
+    det = SIBeatGANDetector(**{**SMALL, "max_epochs": 1}, distill=True, contrastive=True)
+    grid = {"distill__w_kd": [0.0, 2.0], "contrastive__w_con": [0.0, 0.5]}
     cv = NormalOnlyKFold(n_splits=2, random_state=0)
     search = GridSearchCV(det, grid, scoring=SCORERS, refit="auc", cv=cv).fit(X, y)
     results = search.cv_results_
-    assert sorted((p["w_kd"], p["w_con"]) for p in results["params"]) == \
+    assert sorted((p["distill__w_kd"], p["contrastive__w_con"]) for p in results["params"]) == \
         [(0.0, 0.0), (0.0, 0.5), (2.0, 0.0), (2.0, 0.5)]
     # A split's AUC is the anomaly-positive AUC of a detector fitted on that split's normal
     # training beats with the candidate's weights. Each differs from 0.5, so an inverted
@@ -353,27 +347,31 @@ def test_grid_search_over_term_weights(beats):
     best = int(np.argmax(results["mean_test_auc"]))
     assert search.best_params_ == results["params"][best]
     refit = search.best_estimator_
-    assert (refit.w_kd, refit.w_con) == (search.best_params_["w_kd"], search.best_params_["w_con"])
+    assert refit.get_params()["distill__w_kd"] == search.best_params_["distill__w_kd"]
+    assert refit.get_params()["contrastive__w_con"] == search.best_params_["contrastive__w_con"]
+    assert det.distill is True  # the searched detector is left as it was
     last = refit.history_[-1]
-    assert (last["kd"] > 0) == (refit.w_kd > 0) and (last["con_d"] > 0) == (refit.w_con > 0)
+    assert (last["kd"] > 0) == (search.best_params_["distill__w_kd"] > 0)
+    assert (last["con_d"] > 0) == (search.best_params_["contrastive__w_con"] > 0)
 
 
 def test_grid_search_over_the_views_fields(beats):
-    """``augment__noise`` reaches the ECGAugment of each candidate (a copy: the searched
-    detector's own object is left as it was) and changes the views the term trains on."""
+    """``contrastive__augment__noise`` reaches the ECGAugment of each candidate (a copy: the
+    searched detector's own object is left as it was) and changes the views the term trains on."""
     train, test = beats
     X = np.concatenate([train.X[:128], test.X[:60]])
     y = np.concatenate([np.ones(128, dtype=int), test.y[:60]])
     augment = ECGAugment(warp=0.0, crop=1.0, mask=0.0)
-    det = SIBeatGANDetector(**{**SMALL, "max_epochs": 1}, contrastive=True, augment=augment)
-    search = GridSearchCV(det, {"augment__noise": [0.0, 0.3]}, scoring=SCORERS, refit="auc",
+    det = SIBeatGANDetector(**{**SMALL, "max_epochs": 1}, contrastive=Contrastive(augment=augment))
+    name = "contrastive__augment__noise"
+    search = GridSearchCV(det, {name: [0.0, 0.3]}, scoring=SCORERS, refit="auc",
                           cv=NormalOnlyKFold(n_splits=2, random_state=0)).fit(X, y)
-    assert [p["augment__noise"] for p in search.cv_results_["params"]] == [0.0, 0.3]
-    assert search.best_estimator_.augment == ECGAugment(
-        noise=search.best_params_["augment__noise"], warp=0.0, crop=1.0, mask=0.0)
-    assert det.augment is augment and augment.noise == 0.05
+    assert [p[name] for p in search.cv_results_["params"]] == [0.0, 0.3]
+    assert search.best_estimator_.contrastive.augment == ECGAugment(
+        noise=search.best_params_[name], warp=0.0, crop=1.0, mask=0.0)
+    assert det.contrastive.augment is augment and augment.noise == 0.05
     # Different views, different contrastive losses from the same seed.
-    histories = [clone(det).set_params(augment__noise=noise).fit(X[:128]).history_[-1]
+    histories = [clone(det).set_params(**{name: noise}).fit(X[:128]).history_[-1]
                  for noise in (0.0, 0.3)]
     assert histories[0]["con_d"] != histories[1]["con_d"]
 
@@ -381,14 +379,21 @@ def test_grid_search_over_the_views_fields(beats):
 @pytest.mark.parametrize(
     ("params", "match"),
     [({"distill": "yes"}, "distill"), ({"contrastive": "on"}, "contrastive"),
-     ({"contrastive_on": "generator"}, "contrastive_on"), ({"w_kd": -1.0}, "w_kd"),
-     ({"kd_temperature": 0.0}, "kd_temperature"), ({"kd_target": "logits"}, "kd_target"),
-     ({"w_con": -0.1}, "w_con"), ({"con_temperature": 0}, "con_temperature"),
-     ({"augment": ECGAugment(crop=0.0)}, "'crop' parameter of ECGAugment"),
-     ({"augment": ECGAugment(scale=(0.0, 2.0))}, "'scale' parameter of ECGAugment"),
-     ({"augment": ECGAugment(p=1.5)}, "'p' parameter of ECGAugment"),
-     ({"augment": TimeWarp()}, "'augment' parameter"), ({"teacher_filters": 0}, "teacher_filters"),
-     ({"teacher_epochs": 0}, "teacher_epochs"), ({"self_teacher_width": 0}, "self_teacher")],
+     ({"contrastive": Contrastive(on="generator")}, "'on' parameter of Contrastive"),
+     ({"distill": Distillation(w_kd=-1.0)}, "'w_kd' parameter of Distillation"),
+     ({"distill": Distillation(temperature=0.0)}, "'temperature' parameter of Distillation"),
+     ({"distill": Distillation(teacher="latent")}, "'teacher' parameter of Distillation"),
+     ({"contrastive": Contrastive(w_con=-0.1)}, "'w_con' parameter of Contrastive"),
+     ({"contrastive": Contrastive(temperature=0)}, "'temperature' parameter of Contrastive"),
+     ({"contrastive": Contrastive(augment=ECGAugment(crop=0.0))},
+      "'crop' parameter of ECGAugment"),
+     ({"contrastive": Contrastive(augment=ECGAugment(scale=(0.0, 2.0)))},
+      "'scale' parameter of ECGAugment"),
+     ({"contrastive": Contrastive(augment=ECGAugment(p=1.5))}, "'p' parameter of ECGAugment"),
+     ({"contrastive": Contrastive(augment=TimeWarp())}, "'augment' parameter of Contrastive"),
+     ({"distill": Distillation(teacher_filters=0)}, "teacher_filters"),
+     ({"distill": Distillation(teacher_epochs=0)}, "teacher_epochs"),
+     ({"distill": Distillation(width=0)}, "'width' parameter of Distillation")],
 )
 def test_bad_self_improvement_parameters_rejected_at_fit(params, match):
     with pytest.raises(ValueError, match=match):
