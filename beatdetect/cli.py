@@ -708,12 +708,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--preset", choices=sorted(PRESETS), default="quick",
                        help="budget preset (default: quick)")
     bench.add_argument("--model", action="append", metavar="NAME|LABEL=NAME",
-                       help="detector to run (repeat): sibeatgan, knn, template, ae, pca, "
-                            "ocsvm, iforest, pyod; LABEL=NAME runs one under another label. "
-                            "Default: the preset's models")
+                       help="detector to run (repeat): sibeatgan, knn, ae, pca, ocsvm, "
+                            "iforest, pyod on the beats alone; NAME+context (e.g. "
+                            "knn+context) in context; template, rhythm; LABEL=NAME runs one "
+                            "under another label. Default: the preset's models, in both "
+                            "settings")
     bench.add_argument("--param", action="append", metavar="MODEL.KEY=VALUE",
-                       help="detector parameter (repeat), e.g. sibeatgan.w_adv=1.0 or "
-                            "sibeatgan.augment__noise=0.02")
+                       help="detector parameter (repeat), e.g. sibeatgan.w_adv=1.0, "
+                            "sibeatgan.distill__w_kd=2 or sibeatgan+context.detector__lr=1e-3")
     bench.add_argument("--protocol", action="append", choices=PROTOCOLS,
                        help="evaluation protocol (repeat); default: the preset's")
     bench.add_argument("--folds", nargs="+", type=int, metavar="K",
