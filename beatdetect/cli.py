@@ -880,12 +880,13 @@ def error_line(command: str, err: BaseException) -> str:
     'beatdetect fit: internal error: IndexError: list index out of range (rerun with ...'
     """
     message = " ".join(str(err).split())
+    prog = f"beatdetect {command}".rstrip()  # no command: failed before one was parsed
     if isinstance(err, _user_errors()):
         if isinstance(err, KeyError) or not message:
             message = f"{type(err).__name__}: {message}".rstrip(": ")
-        return f"beatdetect {command}: error: {message}"
+        return f"{prog}: error: {message}"
     # A bug, not a user error: say so, and how to see where it happened.
-    return (f"beatdetect {command}: internal error: {type(err).__name__}: {message} (rerun "
+    return (f"{prog}: internal error: {type(err).__name__}: {message} (rerun "
             "with --traceback for the details, and please report it)")
 
 
@@ -902,7 +903,7 @@ def main(argv=None) -> int:
     code : int
         0 on success, 1 on an error, 2 on a usage error, 130 when interrupted.
     """
-    command = "?"
+    command = ""
     try:
         # Inside the try: building the parser imports the benchmark package (its presets),
         # which takes a moment; Ctrl-C then is one line too.
@@ -915,8 +916,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         hint = (" Finished jobs are saved: rerun the same command to resume."
                 if command == "benchmark" else "")
-        print(f"beatdetect {command if command != '?' else ''}".rstrip()
-              + f": interrupted.{hint}", file=sys.stderr)
+        print(f"beatdetect {command}".rstrip() + f": interrupted.{hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as err:
         if "--traceback" in (sys.argv[1:] if argv is None else list(argv)):
