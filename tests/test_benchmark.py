@@ -669,3 +669,45 @@ def test_results_of_the_old_api_still_render_as_before(name):
     assert results["format"] == "beatdetect.benchmark/1"
     assert render_markdown(results) == (folder / "results.md").read_text(encoding="utf-8")
     assert "**Beats alone**" not in render_markdown(results)
+
+
+@pytest.mark.parametrize("progress", [True, False])
+def test_first_job_shows_its_epoch_progress_and_is_quiet_without_progress(
+        synthetic, tmp_path, monkeypatch, progress):
+    """N4: the jobs bar has no ETA until a job ends, so the first job shows its own bar
+    (verbose=2: an ETA inside each epoch); with progress=False nothing is shown."""
+    original = jobs_module.fit_and_score
+    seen = []
+
+    def spy(*args):
+        seen.append((args[0], args[-1]))
+        return original(*args)
+
+    monkeypatch.setattr(jobs_module, "fit_and_score", spy)
+    result = run_benchmark(tmp_path, "quick", **_synthetic_kwargs(
+        synthetic, models=["sibeatgan", "pca"], folds=(0,), progress=progress))
+    assert seen == [("sibeatgan", 2 if progress else None), ("pca", None)]
+    # verbose is not a parameter of the job: it changes neither its key nor its numbers.
+    assert result.rows[0]["params"] == {**TINY, "max_epochs": 1}
+
+
+def test_threshold_flags_script_rules_read_no_label():
+    """N3: the rules of ``benchmarks/threshold_flags.py`` see scores and recordings only."""
+    import importlib.util
+    import inspect
+
+    spec = importlib.util.spec_from_file_location(
+        "threshold_flags", REPO / "benchmarks" / "threshold_flags.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert list(inspect.signature(script.thresholds).parameters) == [
+        "scores", "train_scores", "offset", "groups"]
+    rng = np.random.default_rng(0)
+    scores = np.concatenate([rng.normal(0, 1, 500), rng.normal(5, 1, 500)])  # two levels
+    groups = np.repeat(["a", "b"], 500)
+    rules = script.thresholds(scores, rng.normal(0, 1, 1000), -2.5, groups)
+    flagged = {name: [(scores[groups == g] < t[groups == g]).mean() for g in "ab"]
+               for name, t in rules.items()}
+    assert flagged["record 2%"] == [0.02, 0.02]  # 2% of each recording, by design
+    assert max(flagged["record Tukey"]) < 0.01  # adapts to each recording's level
+    assert flagged["auto"][1] == 0.0 and flagged["auto"][0] > 0  # one fixed threshold

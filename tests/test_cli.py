@@ -14,9 +14,9 @@ import torch
 
 from beatdetect import SIBeatGANDetector
 from beatdetect.benchmark import load_results, render_markdown
+from beatdetect.cli import main, parse_model_params, parse_value
 from beatdetect.context import ContextDetector
 from beatdetect.gan.persistence import load_model
-from beatdetect.cli import main, parse_model_params, parse_value
 
 
 def run(capsys, *argv):
@@ -33,6 +33,8 @@ def test_parse_values_and_model_params():
     assert parse_model_params(["sibeatgan.w_adv=1", "pca.n_components=0.9",
                                "sibeatgan.device=cpu"]) == {
         "sibeatgan": {"w_adv": 1, "device": "cpu"}, "pca": {"n_components": 0.9}}
+    assert parse_model_params(["sibeatgan+context.detector__distill__w_kd=2"]) == {
+        "sibeatgan+context": {"detector__distill__w_kd": 2}}
     with pytest.raises(ValueError, match="MODEL.KEY=VALUE"):
         parse_model_params(["w_adv=1"])
 
@@ -640,3 +642,14 @@ def test_fit_no_context_trains_the_beats_alone(capsys, tmp_path, data_home):
     det = load_model(model)
     assert isinstance(det, SIBeatGANDetector) and det.contamination == 0.05
     assert det.distill.w_kd == 2.5
+
+
+@pytest.mark.parametrize(("quiet", "verbose"), [(False, 2), (True, 0)])
+def test_fit_shows_a_bar_with_eta_inside_each_epoch_unless_quiet(quiet, verbose):
+    """N4: ``beatdetect fit`` trains with verbose=2 (epoch lines and a bar with an ETA
+    inside each epoch); --quiet trains with verbose=0."""
+    from beatdetect.cli import build_fit_detector, build_parser
+
+    argv = ["fit", "--records", "100", "--out", "m.safetensors", *(["--quiet"] * quiet)]
+    det = build_fit_detector(build_parser().parse_args(argv))
+    assert isinstance(det, ContextDetector) and det.detector.verbose == verbose

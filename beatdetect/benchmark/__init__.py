@@ -2,7 +2,9 @@
 
 Protocols (:mod:`~beatdetect.benchmark.protocols`): BeatGAN's intra-patient 5-fold
 protocol and de Chazal's inter-patient DS1 -> DS2 protocol, both training on normal beats
-only. Budgets (:data:`PRESETS`): ``quick`` (minutes on a laptop CPU), ``cpu`` (a fuller
+only. Each detector runs in two settings: on the *beats alone* (the published protocol)
+and *with context* (``NAME+context``: the beat's recording and RR intervals), shown as two
+tables. Budgets (:data:`PRESETS`): ``quick`` (minutes on a laptop CPU), ``cpu`` (a fuller
 CPU run) and ``paper`` (BeatGAN's published budget, for GPUs). Jobs run locally or on a
 Dask cluster (:mod:`beatdetect.parallel`) and are saved one by one, so an interrupted run
 resumes. Results: JSON, CSV, Markdown tables and PNG figures; ``render_markdown`` turns a

@@ -113,10 +113,13 @@ def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=Non
     preset : {"quick", "cpu", "paper"} or Preset, default="quick"
         Budget (:data:`~beatdetect.benchmark.PRESETS`).
     models : sequence of str, optional
-        Detector names of :func:`beatdetect.baselines.make_detector`, or ``"label=name"``;
-        default: the preset's (``sibeatgan``, ``ae``, ``pca``, ``ocsvm``, ``iforest``).
+        Detector names of :func:`beatdetect.baselines.make_detector` (``"knn"`` on beats
+        alone, ``"knn+context"`` in context, ``"template"``, ``"rhythm"``), or
+        ``"label=name"``; default: the preset's
+        (:data:`~beatdetect.benchmark.DEFAULT_MODELS`, every detector in both settings).
     params : dict of str to dict, optional
-        Parameters per model label, e.g. ``{"sibeatgan": {"w_adv": 1.0}}``.
+        Parameters per model label, e.g. ``{"sibeatgan": {"distill__w_kd": 2.0}}`` or
+        ``{"knn+context": {"detector__n_neighbors": 3, "w_rhythm": 0.5}}``.
     data : Bunch, optional
         Beats to use instead of MIT-BIH: ``X``, ``y`` and, for per-class results ``aami``,
         for the inter-patient protocol ``record`` (e.g.

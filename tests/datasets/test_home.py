@@ -94,3 +94,40 @@ def test_resolve_cache_dir_gives_none_when_nothing_is_writable(monkeypatch, tmp_
             assert resolve_cache_dir(locked / "cache", Path("/unused")) is None
     finally:
         locked.chmod(0o755)
+
+
+def test_one_data_home_rule_for_library_and_command_line(monkeypatch, tmp_path):
+    """N2: argument > $BEATDETECT_DATA > ~/beatdetect_data, the same in the CLI."""
+    from beatdetect.cli import resolve_record
+
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    for home in (tmp_path / "env", tmp_path / "arg", tmp_path / "user" / "beatdetect_data"):
+        (home / "mitdb").mkdir(parents=True)
+        (home / "mitdb" / "100.hea").write_text("100 1 360 10\n")
+    monkeypatch.setenv("BEATDETECT_DATA", str(tmp_path / "env"))
+    assert resolve_record("100", tmp_path / "arg") == tmp_path / "arg" / "mitdb" / "100"
+    assert resolve_record("100") == tmp_path / "env" / "mitdb" / "100"
+    monkeypatch.delenv("BEATDETECT_DATA")
+    assert resolve_record("100") == tmp_path / "user" / "beatdetect_data" / "mitdb" / "100"
+    assert get_data_home() == tmp_path / "user" / "beatdetect_data"
+
+
+def test_a_failed_download_removes_only_the_empty_folders_it_created(tmp_path):
+    from beatdetect.datasets._home import removed_if_empty_on_failure
+
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "keep.txt").write_text("x")
+    with pytest.raises(ConnectionError), removed_if_empty_on_failure(
+            tmp_path / "home" / "mitdb" / "sub"):
+        (tmp_path / "home" / "mitdb" / "sub").mkdir(parents=True)
+        raise ConnectionError("offline")
+    assert sorted(p.name for p in (tmp_path / "home").iterdir()) == ["keep.txt"]
+    # A folder holding a fetched record stays.
+    with pytest.raises(ConnectionError), removed_if_empty_on_failure(tmp_path / "home" / "mitdb"):
+        (tmp_path / "home" / "mitdb").mkdir()
+        (tmp_path / "home" / "mitdb" / "100.hea").write_text("100 1 360 10\n")
+        raise ConnectionError("offline")
+    assert (tmp_path / "home" / "mitdb" / "100.hea").is_file()
+    with removed_if_empty_on_failure(tmp_path / "ok"):  # success: the folder stays
+        (tmp_path / "ok").mkdir()
+    assert (tmp_path / "ok").is_dir()
