@@ -4,8 +4,9 @@
     python examples/score_record.py --small    # a synthetic recording, seconds
 
 The command line does the same: ``beatdetect fit`` then ``beatdetect score``. Beats are
-scored in their recording's context: ``groups`` (the recording of every beat) and ``rr``
-(the beats' RR intervals), passed by :func:`beatdetect.record_scoring.score_beats`.
+scored in their recording's context: the GAN sits in a ``ContextDetector``, to which
+:func:`beatdetect.record_scoring.score_beats` passes ``groups`` (the recording of every
+beat: the whole recording, in one call) and ``rr`` (the beats' RR intervals).
 """
 
 import argparse
@@ -15,6 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from beatdetect import SIBeatGANDetector
+from beatdetect.context import ContextDetector
 from beatdetect.datasets import (
     beats_from_signal,
     get_data_home,
@@ -34,8 +36,9 @@ out.mkdir(parents=True, exist_ok=True)
 
 if args.small:
     train_X = make_synthetic_beats(n_normal=600, n_anomalous=0, random_state=0).X
-    det = SIBeatGANDetector(base_filters=8, latent_dim=16, lr=1e-3, max_epochs=4,
-                            batch_size=32, random_state=0).fit(train_X)
+    gan = SIBeatGANDetector(base_filters=8, latent_dim=16, max_epochs=4, batch_size=32,
+                            random_state=0)
+    det = ContextDetector(gan, random_state=0).fit(train_X)  # no recordings in training
     # A synthetic "recording": beats laid end to end, R peak 140 samples into each window.
     beats = make_synthetic_beats(n_normal=40, n_anomalous=4, random_state=3)
     signal = beats.X[:, 0, :].reshape(-1)
@@ -48,12 +51,13 @@ else:
     train = training_beats(records=["100", "101", "103", "112", "115"],
                            data_home=args.data_home, download=True, max_beats=6000,
                            random_state=0)
-    det = SIBeatGANDetector(max_epochs=5, random_state=0)
+    det = ContextDetector(SIBeatGANDetector(max_epochs=5, random_state=0), random_state=0)
     det.fit(train.X, groups=train.record, rr=train.rr)
     scored = score_record(get_data_home(args.data_home) / "mitdb" / "119", det)
 
 write_scores_csv(out / "scores.csv", scored)  # anomaly_score: higher = more anomalous
-fig = plot_scored_record(scored, det, fig=Figure(figsize=(12, 8), layout="constrained"))
+# The figure explains the most anomalous beat with the GAN's per-tick residual.
+fig = plot_scored_record(scored, det.detector_, fig=Figure(figsize=(12, 8), layout="constrained"))
 fig.savefig(out / "scored_record.png")
 worst = int(np.argmax(scored.anomaly_score))
 t_worst = scored.beats.sample[worst] / scored.beats.fs

@@ -134,3 +134,39 @@ def test_every_public_module_is_in_the_api_reference(site):
             missing.append(name)
     assert not missing, (f"modules without an API page: {missing}; add `::: MODULE` (or its "
                          "objects) to a page of docs/api/ and to the nav of mkdocs.yml")
+
+
+def _glance_table(markdown: str) -> dict[str, str]:
+    """``name -> default`` from the backticked ``name=default`` of a "Parameters at a glance"
+    table (the rows after that heading, up to the first line that is not a table row)."""
+    section = markdown.split("## Parameters at a glance", 1)[1]
+    rows = []
+    for line in section.split("\n|", 1)[1].splitlines():
+        if not line.startswith("|") and rows:
+            break
+        rows.append(line)
+    found = re.findall(r"`([a-z_][a-z0-9_]*)=([^`]+)`", "\n".join(rows))
+    return dict(found)
+
+
+def test_glance_table_is_parsed():
+    page = ("## Parameters at a glance\n\n| group | parameters |\n| --- | --- |\n"
+            "| a | `lr=0.001`, `name=\"x\"` (or `True`) |\n\nText `after=1`.\n")
+    assert _glance_table(page) == {"lr": "0.001", "name": '"x"'}
+
+
+def test_detector_parameters_at_a_glance_match_get_params():
+    """docs/detector.md lists every constructor parameter of SIBeatGANDetector, each with
+    its default, and nothing else."""
+    import ast
+
+    from beatdetect import SIBeatGANDetector
+
+    documented = _glance_table((DOCS / "detector.md").read_text(encoding="utf-8"))
+    params = SIBeatGANDetector().get_params(deep=False)
+    assert set(documented) == set(params), (
+        f"missing from the table: {sorted(set(params) - set(documented))}; "
+        f"not parameters: {sorted(set(documented) - set(params))}")
+    wrong = {name: (text, params[name]) for name, text in documented.items()
+             if ast.literal_eval(text) != params[name]}
+    assert not wrong, f"documented default != get_params(): {wrong}"

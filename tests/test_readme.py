@@ -27,7 +27,7 @@ def test_first_python_block_is_found():
 
 @pytest.mark.slow
 @pytest.mark.realdata
-def test_readme_first_block_runs_and_prints_a_useful_auc(data_home, tmp_path):
+def test_readme_first_block_runs_and_prints_both_aucs(data_home, tmp_path):
     code = first_python_block((REPO / "README.md").read_text(encoding="utf-8"))
     # As a newcomer runs it: a fresh interpreter in the repository root, the data home in
     # BEATDETECT_DATA (the README's set-up), no cache written next to the shared data.
@@ -37,6 +37,11 @@ def test_readme_first_block_runs_and_prints_a_useful_auc(data_home, tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=3600, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
-    found = re.findall(r"AUC (\d*\.\d+)", result.stdout)
-    assert len(found) == 1, result.stdout
-    assert 0.5 < float(found[0]) <= 1.0
+    # Two lines: SIBeatGANDetector on beats alone, then knn+context with groups and rr.
+    gan = re.search(r"SIBeatGANDetector, beats alone: +AUC (\d*\.\d+)", result.stdout)
+    knn = re.search(r"knn\+context, with context: +AUC (\d*\.\d+)", result.stdout)
+    assert gan and knn, result.stdout
+    assert 0.5 < float(gan.group(1)) <= 1.0
+    # The label-free reference in context ranks anomalies better than BeatGAN's score alone
+    # at this budget (README: measured 0.9 against 0.97 or so); a regression shows here.
+    assert float(knn.group(1)) > float(gan.group(1))
