@@ -17,6 +17,7 @@ from .datasets.aami import NORMAL_AAMI_CLASS, anomaly_indicator
 
 __all__ = [
     "SCORERS",
+    "ContextScorer",
     "anomaly_ap_scorer",
     "anomaly_auc_scorer",
     "anomaly_average_precision",
@@ -110,6 +111,64 @@ def anomaly_ap_scorer(estimator, X, y) -> float:
 
 #: Scorers by name, for ``GridSearchCV(scoring=SCORERS, refit="auc")``.
 SCORERS = {"auc": anomaly_auc_scorer, "ap": anomaly_ap_scorer}
+
+
+class ContextScorer:
+    """Scorer that passes each test fold's ``groups`` and ``rr`` on to ``score_samples``.
+
+    For a grid search over a :class:`~beatdetect.context.ContextDetector` (alone or as the
+    last step of a :class:`~sklearn.pipeline.Pipeline`, whose own ``score_samples`` takes
+    no metadata) with scikit-learn's metadata routing enabled: the search slices ``groups``
+    and ``rr`` to the test fold and this scorer hands them to the detector. Request them for
+    ``fit`` on the detector as usual (``set_fit_request(groups=True, rr=True)``).
+
+    Parameters
+    ----------
+    metric : {"auc", "ap"}, default="auc"
+        Anomaly-positive ROC AUC or average precision.
+
+    Examples
+    --------
+    >>> import numpy as np, sklearn
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from beatdetect.baselines import make_detector
+    >>> from beatdetect.datasets import make_synthetic_beats
+    >>> from beatdetect.model_selection import NormalOnlyKFold
+    >>> data = make_synthetic_beats(n_normal=200, n_anomalous=20, random_state=0)
+    >>> groups = np.repeat(["a", "b"], 110)
+    >>> with sklearn.config_context(enable_metadata_routing=True):
+    ...     det = make_detector("knn+context").set_fit_request(groups=True, rr=True)
+    ...     search = GridSearchCV(det, {"w_rhythm": [0.0, 1.0]}, scoring=ContextScorer(),
+    ...                           cv=NormalOnlyKFold(2), refit=False)
+    ...     search = search.fit(data.X, data.y, groups=groups)
+    >>> search.cv_results_["mean_test_score"].shape
+    (2,)
+    """
+
+    def __init__(self, metric="auc"):
+        if metric not in ("auc", "ap"):
+            raise ValueError(f"metric must be 'auc' or 'ap', got {metric!r}.")
+        self.metric = metric
+
+    def __call__(self, estimator, X, y, groups=None, rr=None) -> float:
+        context = {k: v for k, v in (("groups", groups), ("rr", rr)) if v is not None}
+        if hasattr(estimator, "steps"):  # a Pipeline: its last step on the transformed beats
+            X, estimator = estimator[:-1].transform(X), estimator[-1]
+        scores = estimator.score_samples(X, **context)
+        metric = anomaly_roc_auc if self.metric == "auc" else anomaly_average_precision
+        return metric(y, scores)
+
+    def get_metadata_routing(self):
+        """The scorer consumes ``groups`` and ``rr`` (scikit-learn's metadata routing)."""
+        from sklearn.utils.metadata_routing import MetadataRequest
+
+        request = MetadataRequest(owner=type(self).__name__)
+        for name in ("groups", "rr"):
+            request.score.add_request(param=name, alias=True)
+        return request
+
+    def __repr__(self):
+        return f"ContextScorer(metric={self.metric!r})"
 
 
 def per_class_scores(aami, normality_score, classes=("S", "V", "F", "Q")) -> dict:

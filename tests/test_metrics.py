@@ -203,3 +203,34 @@ def test_per_class_scores_compares_each_class_with_normals_only():
 def test_per_class_scores_without_normal_beats_is_empty():
     assert per_class_scores(["V", "S"], [0.1, 0.2]) == {}
 
+
+
+def test_context_scorer_routes_each_test_folds_groups_through_a_pipeline():
+    import sklearn
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from beatdetect.baselines import make_detector
+    from beatdetect.datasets import make_synthetic_beats
+    from beatdetect.metrics import ContextScorer
+    from beatdetect.model_selection import NormalOnlyKFold
+
+    data = make_synthetic_beats(n_normal=200, n_anomalous=40, random_state=0)
+    groups = np.repeat(["a", "b", "c"], 80)
+    cv = NormalOnlyKFold(2, random_state=0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        det = make_detector("knn+context").set_fit_request(groups=True, rr=True)
+        pipe = make_pipeline(FunctionTransformer(), det)
+        search = GridSearchCV(pipe, {"contextdetector__w_rhythm": [0.0, 1.0]},
+                              scoring=ContextScorer("ap"), cv=cv, refit=False)
+        search.fit(data.X, data.y, groups=groups)
+        train, test = next(cv.split(data.X, data.y))
+        fitted = clone(pipe).set_params(contextdetector__w_rhythm=0.0).fit(
+            data.X[train], groups=groups[train])
+    expected = anomaly_average_precision(
+        data.y[test], fitted[-1].score_samples(data.X[test], groups=groups[test]))
+    assert search.cv_results_["split0_test_score"][0] == pytest.approx(expected, abs=1e-12)
+    with pytest.raises(ValueError, match="metric must be"):
+        ContextScorer("f1")
