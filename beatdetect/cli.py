@@ -234,16 +234,16 @@ def _replacing(args, path: Path) -> None:
 def write_outputs(args, writers: dict) -> None:
     """Write every output through a temporary file, then rename them all into place.
 
+    A failure while writing any output leaves every target as it was: nothing is renamed
+    until all are written. Each file gets the mode of a new file (0666 minus the umask),
+    like the model file.
+
     Parameters
     ----------
     args : argparse.Namespace
         For the notes (``--quiet``).
     writers : dict of Path to callable
         Each output path and a function writing the output to the path it is given.
-
-    A failure while writing any output leaves every target as it was: nothing is renamed
-    until all are written. Each file gets the mode of a new file (0666 minus the umask),
-    like the model file.
     """
     from .benchmark.files import _umask
 

@@ -3,7 +3,13 @@
 Usage::
 
     python benchmarks/learning_curve.py --data-home ../shared/data --epochs 8 \\
-        [--max-train 24000] [--params '{"lr": 1e-4}'] [--out curve.json]
+        [--protocol intra|inter] [--max-train 24000] [--params '{"lr": 1e-4}'] \\
+        [--out curve.json]
+    python benchmarks/learning_curve.py --report results/learning_curves
+
+``--report FOLDER`` renders every ``*.json`` curve in the folder as one markdown table per
+curve (``curves.md``) and a figure of validation loss and test AUC per epoch
+(``curves.png``).
 
 A diagnostic for choosing a training budget: the model is trained label-free exactly as
 ``SIBeatGANDetector.fit`` trains it; labels are used only to report the curve afterwards,
@@ -27,6 +33,64 @@ from beatdetect.gan.persistence import params_from_data
 from beatdetect.metrics import anomaly_average_precision, anomaly_roc_auc, per_class_scores
 
 
+def _label(run: dict) -> str:
+    params = {k: v for k, v in run["params"].items()
+              if k not in ("max_epochs", "early_stopping", "n_iter_no_change")}
+    setting = ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
+    return (f"{run['args']['protocol']} fold {run['args']['fold']}, seed {run['args']['seed']},"
+            f" {run['params']['max_epochs']} epochs, {setting}")
+
+
+def report(folder) -> str:
+    """Markdown tables and a figure of the curves in ``folder`` (written beside them)."""
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder = Path(folder)
+    runs = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    lines = []
+    fig, (ax_val, ax_auc) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for run in runs:
+        curve = run["curve"]
+        best = min(curve, key=lambda row: row.get("val_rec", float("inf")))
+        n_val = "" if "val_rec" not in best else " (10 % of them held out for validation)"
+        lines += [f"### {_label(run)}", "",
+                  f"{run['n_train']:,} training beats{n_val}; {run['cpu']}, "
+                  f"{run['threads']} thread(s), {run['precision'].removeprefix('torch.')}.",
+                  "", "| epoch | lr at end | train rec | val rec | test AUC | test AP | "
+                  "S | V | F | Q | s |", "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | "
+                  "---: | ---: | ---: | ---: |"]
+        for row in curve:
+            mark = " **(lowest val)**" if row is best else ""
+            pc = [row["per_class"].get(c, {}).get("auc", float("nan")) for c in "SVFQ"]
+            lines.append(f"| {row['epoch']}{mark} | {row['lr_end']:.2e} | {row['rec']:.5f} | "
+                         f"{row.get('val_rec', float('nan')):.5f} | {row['auc']:.4f} | "
+                         f"{row['ap']:.4f} | " + " | ".join(f"{v:.3f}" for v in pc)
+                         + f" | {row['time']:.0f} |")
+        lines += ["", f"Label-free choice (lowest validation loss): epoch {best['epoch']}, "
+                  f"test AUC {best['auc']:.4f}; highest test AUC of the curve "
+                  f"{max(r['auc'] for r in curve):.4f} (for the report only).", ""]
+        epochs = [r["epoch"] for r in curve]
+        ax_val.plot(epochs, [r.get("val_rec", float("nan")) for r in curve], marker="o",
+                    label=_label(run))
+        ax_auc.plot(epochs, [r["auc"] for r in curve], marker="o", label=_label(run))
+    ax_val.set(xlabel="epoch", ylabel="validation reconstruction error", yscale="log",
+               title="label-free: what chooses")
+    ax_auc.set(xlabel="epoch", ylabel="test AUC (anomaly positive)",
+               title="for the report only")
+    ax_auc.axhline(0.9447, color="grey", ls="--", lw=1, label="BeatGAN published 0.9447")
+    ax_auc.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(folder / "curves.png", dpi=110)
+    text = "\n".join(lines)
+    (folder / "curves.md").write_text(text)
+    return text
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-home", default=None)
@@ -38,7 +102,12 @@ def main(argv=None):
     parser.add_argument("--max-train", type=int, default=None)
     parser.add_argument("--params", default="{}", help="detector parameters as JSON")
     parser.add_argument("--out", default=None)
+    parser.add_argument("--report", default=None, metavar="FOLDER",
+                        help="render the curves in FOLDER (curves.md, curves.png) and stop")
     args = parser.parse_args(argv)
+    if args.report:
+        print(report(args.report))
+        return
 
     data = load_mitbih(args.data_home, verbose=False)
     if args.protocol == "intra":
