@@ -660,7 +660,7 @@ def test_results_show_beats_alone_and_with_context_tables_with_published_figures
     assert "on its authors' own splits" in alone and "0.9447" not in context
 
 
-@pytest.mark.parametrize("name", ["quick", "cpu", "self_improvement", "self_improvement_10k"])
+@pytest.mark.parametrize("name", ["cpu", "self_improvement", "self_improvement_10k"])
 def test_results_of_the_old_api_still_render_as_before(name):
     """Format-1 files (labels of the API before the context layer, e.g. ``knn_context``)
     render as the one table committed beside them: the docs show them as history."""

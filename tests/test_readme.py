@@ -33,7 +33,10 @@ def test_readme_first_block_runs_and_prints_both_aucs(data_home, tmp_path):
     # BEATDETECT_DATA (the README's set-up), no cache written next to the shared data.
     env = {**os.environ, "BEATDETECT_DATA": str(data_home),
            "BEATDETECT_CACHE": os.environ.get("BEATDETECT_CACHE") or str(tmp_path / "cache"),
-           "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+           "XDG_CACHE_HOME": str(tmp_path / "xdg"),
+           # One thread: the other test workers hold the other cores, and PyTorch threads
+           # waiting on a busy core make training several times slower (README).
+           "OMP_NUM_THREADS": "1"}
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=3600, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
