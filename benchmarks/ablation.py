@@ -20,8 +20,10 @@ throughput, and runs nothing.
 from __future__ import annotations
 
 import argparse
+import json
 
 from beatdetect.benchmark import run_benchmark
+from beatdetect.gan.persistence import params_from_data
 
 #: The four variants (``LABEL=DETECTOR``), in the order they run within a split.
 MODELS = ["plain=sibeatgan", "distill=sibeatgan", "contrastive=sibeatgan", "both=sibeatgan"]
@@ -96,6 +98,10 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, required=True,
                         help="the budget chosen from the learning curves' validation loss")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--params", default="{}",
+                        help="JSON parameters given to every variant (the training set-up "
+                        "chosen from the learning curves' validation loss), e.g. "
+                        "'{\"lr\": 2e-4, \"early_stopping\": true}'")
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--plan", action="store_true",
                         help="print the jobs' CPU time and stop")
@@ -106,15 +112,16 @@ def main(argv=None):
                         "beats/s, plain BeatGAN, bfloat16, one Zen 4 thread)")
     args = parser.parse_args(argv)
     if args.measure_cost:
-        import json
-
         print(json.dumps(measure_cost(data_home=args.data_home), indent=1))
         return
     if args.plan:
         print(plan(args.epochs, args.seeds, args.beats_per_second, args.n_jobs))
         return
+    common = params_from_data(json.loads(args.params))
+    params = {label: {**common, **PARAMS.get(label, {})} for label in
+              (model.split("=")[0] for model in MODELS)}
     result = run_benchmark(
-        args.out, "cpu", models=MODELS, params=PARAMS, data_home=args.data_home,
+        args.out, "cpu", models=MODELS, params=params, data_home=args.data_home,
         n_jobs=args.n_jobs, order="split", plots=False, folds=(0,), seeds=tuple(args.seeds),
         max_train=None, epochs=args.epochs,
     )

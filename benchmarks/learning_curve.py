@@ -36,6 +36,7 @@ from beatdetect.metrics import anomaly_average_precision, anomaly_roc_auc, per_c
 def _label(run: dict) -> str:
     params = {k: v for k, v in run["params"].items()
               if k not in ("max_epochs", "early_stopping", "n_iter_no_change")}
+    params.setdefault("lr", "1e-3 (default)")
     setting = ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
     return (f"{run['args']['protocol']} fold {run['args']['fold']}, seed {run['args']['seed']},"
             f" {run['params']['max_epochs']} epochs, {setting}")
