@@ -518,9 +518,12 @@ def resolve_record(record: str, data_home=None) -> Path:
     candidate = get_data_home(data_home) / "mitdb" / record
     if Path(f"{candidate}.hea").is_file():
         return candidate
+    # An absolute path makes the data-home candidate the same path: name it once.
+    tried = (f"{path}.hea does not exist" if Path(f"{candidate}") == path
+             else f"neither {path}.hea nor {candidate}.hea exists")
     raise FileNotFoundError(
-        f"No WFDB record {record!r}: neither {path}.hea nor {candidate}.hea exists. Pass the "
-        "record's path without extension, or a MIT-BIH record name with --data-home."
+        f"No WFDB record {record!r}: {tried}. Pass the record's path without extension, or "
+        "a MIT-BIH record name with --data-home."
     )
 
 
@@ -631,6 +634,10 @@ def cmd_score(args) -> int:
     model = Path(args.model)
     if not model.exists():
         raise FileNotFoundError(f"No model file {model}: train one with `beatdetect fit`.")
+    if not model.is_file():  # a folder or a pipe: say what it is, not that it is damaged
+        kind = "a directory" if model.is_dir() else "not a regular file"
+        raise ValueError(f"--model {model} is {kind}: give the model file that "
+                         "`beatdetect fit --out` wrote.")
     detector = load_model(model, args.device)
     path = resolve_record(args.record, args.data_home)
     # Every output is checked (folder, name, format) before anything is scored or written.

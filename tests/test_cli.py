@@ -61,6 +61,24 @@ def test_score_unknown_record(capsys, tmp_path, fitted_model):
     assert code == 1 and "No WFDB record" in err
 
 
+def test_a_directory_given_as_model_is_named_as_a_directory(capsys, tmp_path):
+    code, _, err = run(capsys, "score", "100", "--model", tmp_path)
+    assert code == 1
+    assert f"--model {tmp_path} is a directory" in err and "damaged" not in err
+
+
+def test_missing_absolute_record_path_is_named_once(tmp_path):
+    from beatdetect.cli import resolve_record
+
+    missing = tmp_path / "nothing"
+    with pytest.raises(FileNotFoundError) as info:
+        resolve_record(str(missing), data_home=tmp_path)
+    assert str(info.value).count(f"{missing}.hea") == 1
+    # A record name tries both the path and the data home, and says so.
+    with pytest.raises(FileNotFoundError, match="neither nothing.hea nor .*mitdb"):
+        resolve_record("nothing", data_home=tmp_path)
+
+
 def test_fit_rejects_unknown_and_invalid_parameters(capsys, tmp_path, data_home):
     common = ["fit", "--records", "100", "--data-home", data_home, "--cache-dir",
               tmp_path / "cache", "--out", tmp_path / "m.safetensors", "--quiet"]
