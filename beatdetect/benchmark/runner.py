@@ -55,17 +55,17 @@ class BenchmarkResult:
 def cpu_model() -> str:
     """The CPU's model name, recorded with every timing (speeds compare only on one CPU).
 
+    The same reader as :func:`beatdetect._device.cpu_name`, which keys the precision
+    choice of ``mixed_precision="auto"``.
+
     Examples
     --------
     >>> isinstance(cpu_model(), str)
     True
     """
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            return next(line.split(":", 1)[1].strip() for line in fh
-                        if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
+    from .._device import cpu_name
+
+    return cpu_name()
 
 
 def _environment(threads_per_job: int) -> dict:

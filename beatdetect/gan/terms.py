@@ -20,22 +20,18 @@ The generator (the student) gets :math:`L = L_G + L_{KD}` with
 where :math:`F^{(i)}_s` are the student encoder's ``P`` feature maps and :math:`R^{(i)}_t`
 the teacher's (refined) maps. Teacher outputs are detached: these terms train the student only.
 
-*Which output is softened* (``kd_target``). ``"reconstruction"`` (default): :math:`f(x)` is
-the reconstruction :math:`\hat x` and the softmax runs over the ticks of each lead, so each
-lead's reconstruction is read as a distribution over time. Teacher and student reconstruct the
-same beat on the same time axis, so the distributions are aligned by construction, whatever
-the two networks' sizes or initialisations; and since BeatGAN's anomaly score *is* the
-reconstruction, this is the output the score depends on. For beats scaled to [-1, 1] and
-:math:`T \gtrsim 1` the softmax is never peaked, and :math:`T^2\,\mathrm{KL} \approx \tfrac12
-\mathrm{Var}_t(\hat x_t - \hat x_s)`: a soft, per-lead-mean-free MSE towards the teacher's
-reconstruction (Hinton et al.'s high-temperature limit), with lower :math:`T` weighting the
-high-amplitude ticks (the QRS) more. ``"latent"`` softens the 50-dimensional latent code. A
-softmax over continuous code dimensions has no probabilistic meaning, and for a separately
-trained teacher the code dimensions of teacher and student are unrelated (different
-initialisation, possibly different sizes); it is offered for the self-teacher, whose output is
-trained to live in the shared decoder's latent space. Discriminator logits were not used: a
-single logit has no distribution over classes to soften and describes the discriminator, not
-the generator that produces the score.
+*The softened output* is the reconstruction :math:`\hat x`, the softmax running over the
+ticks of each lead, so each lead's reconstruction is read as a distribution over time.
+Teacher and student reconstruct the same beat on the same time axis, so the distributions are
+aligned by construction, whatever the two networks' sizes or initialisations; and since
+BeatGAN's anomaly score *is* the reconstruction, this is the output the score depends on. For
+beats scaled to [-1, 1] and :math:`T \gtrsim 1` the softmax is never peaked, and
+:math:`T^2\,\mathrm{KL} \approx \tfrac12 \mathrm{Var}_t(\hat x_t - \hat x_s)`: a soft,
+per-lead-mean-free MSE towards the teacher's reconstruction (Hinton et al.'s high-temperature
+limit), with lower :math:`T` weighting the high-amplitude ticks (the QRS) more. The latent
+code is not softened: a softmax over continuous code dimensions has no probabilistic
+meaning. Discriminator logits are not used either: a single logit has no distribution over
+classes to soften and describes the discriminator, not the generator that produces the score.
 
 Two teachers:
 
@@ -47,9 +43,8 @@ Two teachers:
   of the waves), trained jointly. Its own loss (``st_rec``) is
   :math:`\lVert x - \mathrm{Dec}(z_t)\rVert^2` through the *shared* decoder: the teacher is
   then a second, multi-scale encoder of the same autoencoder, so its reconstruction
-  :math:`\mathrm{Dec}(z_t)` is a target of the same kind as the student's :math:`\hat x` (and
-  :math:`z_t` lives in the student's latent space, which makes ``kd_target="latent"``
-  meaningful). Regressing :math:`z_t` onto the student's own latent (the other option) would
+  :math:`\mathrm{Dec}(z_t)` is a target of the same kind as the student's :math:`\hat x`.
+  Regressing :math:`z_t` onto the student's own latent (the other option) would
   make the teacher a copy of the student with nothing to teach. The teacher's loss reaches the
   self-teacher only: the feature maps it reads and the decoder's weights enter detached, so
   the student's objective is exactly :math:`L_G + L_{KD}` and zero KD weights give BeatGAN.
@@ -117,9 +112,6 @@ __all__ = [
     "call_keeping_stats",
 ]
 
-KD_TARGETS = ("reconstruction", "latent")
-
-
 def call_keeping_stats(module: nn.Module, *args, detach_parameters: bool = False):
     """``module(*args)`` that leaves the module's BatchNorm running statistics untouched.
 
@@ -142,9 +134,7 @@ def call_keeping_stats(module: nn.Module, *args, detach_parameters: bool = False
     return functional_call(module, state, args)
 
 
-def _check_kd(kd_target: str, temperature: float) -> None:
-    if kd_target not in KD_TARGETS:
-        raise ValueError(f"kd_target must be one of {KD_TARGETS}, got {kd_target!r}")
+def _check_temperature(temperature: float) -> None:
     if temperature <= 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
 
@@ -154,23 +144,19 @@ class _Distillation(LossTerm):
 
     side = "generator"
 
-    def __init__(self, *, w_kd: float, w_feat: float, temperature: float, kd_target: str):
+    def __init__(self, *, w_kd: float, w_feat: float, temperature: float):
         super().__init__()
-        _check_kd(kd_target, temperature)
+        _check_temperature(temperature)
         self.w_kd, self.w_feat = float(w_kd), float(w_feat)
-        self.temperature, self.kd_target = float(temperature), kd_target
+        self.temperature = float(temperature)
 
     def distillation_losses(
-        self, ctx: StepContext, x_t: torch.Tensor, z_t: torch.Tensor, feats_t: list
+        self, ctx: StepContext, x_t: torch.Tensor, feats_t: list
     ) -> dict[str, torch.Tensor]:
         """``kd`` and ``feat`` of the student (``ctx``) against teacher outputs (detached)."""
-        if self.kd_target == "reconstruction":
-            # Rows are (beat, lead); the softmax runs over the ticks of each lead.
-            student, teacher = ctx.x_hat, x_t  # (B, C, L)
-        else:
-            student, teacher = ctx.latent, z_t  # (B, latent_dim)
+        # Rows are (beat, lead); the softmax runs over the ticks of each lead: (B, C, L).
         return {
-            "kd": self.w_kd * distillation_kl(student, teacher.detach(), self.temperature),
+            "kd": self.w_kd * distillation_kl(ctx.x_hat, x_t.detach(), self.temperature),
             "feat": self.w_feat * attention_transfer(
                 ctx.features, [f.detach() for f in feats_t]),
         }
@@ -191,8 +177,6 @@ class SelfDistillation(_Distillation):
         Weights of the output and feature distillation.
     temperature : float
         Softening temperature :math:`T`.
-    kd_target : {"reconstruction", "latent"}
-        Which output is softened (see the module docstring).
     width : int
         Channels of the self-teacher's refined maps.
 
@@ -205,16 +189,14 @@ class SelfDistillation(_Distillation):
         The self-teacher's code from its coarsest refined map, ``(B, width, bottom_length)
         -> (B, latent_dim)``: a convolution spanning the whole map, like BeatGAN's encoder
         head. FRSKD's head averages the map over time first, which loses where the waves
-        of the beat sit; the decoded beat then needs timing the code no longer has. On six
-        MIT-BIH records (3000 training beats, 3 epochs, 16 filters, seed 0) the pooled head's
-        ``st_rec`` ended at 0.0067 against the student's 0.0044, this head's at 0.0046: a
-        teacher worse than its student has nothing to teach.
+        of the beat sit; the decoded beat then needs timing the code no longer has, and a
+        teacher worse than its student has nothing to teach (measured in the
+        self-improvement docs).
     """
 
     def __init__(self, cfg: BeatGANConfig, *, w_kd: float = 1.0, w_feat: float = 0.1,
-                 temperature: float = 4.0, kd_target: str = "reconstruction", width: int = 64):
-        super().__init__(w_kd=w_kd, w_feat=w_feat, temperature=temperature,
-                         kd_target=kd_target)
+                 temperature: float = 4.0, width: int = 64):
+        super().__init__(w_kd=w_kd, w_feat=w_feat, temperature=temperature)
         self.teacher = SelfTeacher(cfg.feature_channels, width=width, out_dim=cfg.latent_dim)
         self.teacher.head = nn.Identity()  # unused: replaced by the position-aware head
         self.head = nn.Conv1d(width, cfg.latent_dim, cfg.bottom_length, bias=False)
@@ -227,7 +209,7 @@ class SelfDistillation(_Distillation):
         # (B, C, padded_length)
         x_t = call_keeping_stats(ctx.generator.decoder, z_t, detach_parameters=True)
         losses = {"st_rec": F.mse_loss(x_t.float(), ctx.x.float())}
-        losses.update(self.distillation_losses(ctx, x_t, z_t, refined))
+        losses.update(self.distillation_losses(ctx, x_t, refined))
         return losses
 
 
@@ -241,16 +223,14 @@ class TeacherDistillation(_Distillation):
     ----------
     teacher : Generator
         Trained teacher with the student's ``n_layers`` (its feature maps pair with the
-        student's level by level; channel counts may differ) and, for
-        ``kd_target="latent"``, the student's ``latent_dim``.
-    w_kd, w_feat, temperature, kd_target
+        student's level by level; channel counts may differ).
+    w_kd, w_feat, temperature
         As in :class:`SelfDistillation`.
     """
 
     def __init__(self, teacher: Generator, *, w_kd: float = 1.0, w_feat: float = 0.1,
-                 temperature: float = 4.0, kd_target: str = "reconstruction"):
-        super().__init__(w_kd=w_kd, w_feat=w_feat, temperature=temperature,
-                         kd_target=kd_target)
+                 temperature: float = 4.0):
+        super().__init__(w_kd=w_kd, w_feat=w_feat, temperature=temperature)
         self.teacher = teacher.eval().requires_grad_(False)
 
     def train(self, mode: bool = True) -> TeacherDistillation:
@@ -261,8 +241,8 @@ class TeacherDistillation(_Distillation):
 
     def generator_loss(self, ctx: StepContext) -> dict[str, torch.Tensor]:
         with torch.no_grad():
-            x_t, z_t, feats_t = self.teacher(ctx.x)
-        return self.distillation_losses(ctx, x_t, z_t, feats_t)
+            x_t, _, feats_t = self.teacher(ctx.x)
+        return self.distillation_losses(ctx, x_t, feats_t)
 
 
 class ContrastiveTerm(LossTerm):

@@ -97,12 +97,10 @@ def test_self_distillation_gradients(loss, to):
     _assert_route(reached, to)
 
 
-def test_self_distillation_latent_target_reaches_encoder_only():
-    generator, discriminator = _networks()
-    term = si.SelfDistillation(CFG, width=8, kd_target="latent").train()
-    reached = _route(term, "kd", "generator", generator, discriminator,
-                     self_teacher=torch.nn.ModuleList([term.teacher, term.head]))
-    _assert_route(reached, {"encoder.blocks", "encoder.head"})
+def test_the_softened_output_is_the_reconstruction_only():
+    # One way: the latent-code target of earlier versions is gone from the engine.
+    with pytest.raises(TypeError, match="kd_target"):
+        si.SelfDistillation(CFG, kd_target="latent")
 
 
 @pytest.mark.parametrize(("loss", "to"), [("kd", {"encoder.blocks", "encoder.head", "decoder"}),
@@ -168,7 +166,7 @@ def test_extra_passes_leave_batchnorm_running_stats_alone(make_term):
 
 
 def test_reconstruction_kd_is_a_soft_mse_at_high_temperature():
-    # Documented reading of kd_target="reconstruction": T^2 KL -> Var_t(x_t - x_s) / 2.
+    # Documented reading of the reconstruction KD: T^2 KL -> Var_t(x_t - x_s) / 2.
     g = torch.Generator().manual_seed(0)
     x_s, x_t = torch.rand(4, 2, 320, generator=g) * 2 - 1, torch.rand(4, 2, 320, generator=g)
     kd = distillation_kl(x_s, x_t, temperature=50.0)
@@ -187,7 +185,6 @@ def test_contrastive_views_are_seeded_pairs():
 
 
 @pytest.mark.parametrize(("make", "match"), [
-    (lambda: si.SelfDistillation(CFG, kd_target="logits"), "kd_target"),
     (lambda: si.SelfDistillation(CFG, temperature=0.0), "temperature"),
     (lambda: si.ContrastiveTerm(CFG, side="both"), "side"),
     (lambda: si.ContrastiveTerm(CFG, temperature=-1.0), "temperature"),
