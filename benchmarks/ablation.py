@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from beatdetect.benchmark import run_benchmark
+from beatdetect.benchmark import Preset, get_preset, run_benchmark
 from beatdetect.gan.persistence import params_from_data
 
 #: The four variants (``LABEL=DETECTOR``), in the order they run within a split.
@@ -74,6 +74,24 @@ def measure_cost(n_beats: int = 1024, repeats: int = 3, data_home=None) -> dict:
             "relative_cost": {k: median["plain"] / v for k, v in median.items()}}
 
 
+def ablation_preset(epochs: int, seeds) -> Preset:
+    """The "cpu" preset on every training beat (no subsample), fold 0, ``epochs``, ``seeds``.
+
+    ``max_train=None`` has to be set on the preset itself: as a keyword of
+    :func:`~beatdetect.benchmark.run_benchmark` a None means "the preset's value" (5,000).
+    """
+    return get_preset("cpu").replace(max_train=None, folds=(0,), seeds=tuple(seeds),
+                                     epochs=epochs)
+
+
+def ablation_params(common: dict) -> dict:
+    """Parameters per variant: ``common`` (the set-up chosen from the learning curves, as
+    JSON data) under each variant's own flags."""
+    common = params_from_data(common)
+    return {label: {**common, **PARAMS.get(label, {})}
+            for label in (model.split("=")[0] for model in MODELS)}
+
+
 def plan(epochs: int, seeds, beats_per_second: float, n_jobs: int) -> str:
     """A table of the runs and the CPU hours they need at ``beats_per_second`` per job."""
     lines = ["| protocol | variant | runs | hours per run | hours |",
@@ -117,13 +135,10 @@ def main(argv=None):
     if args.plan:
         print(plan(args.epochs, args.seeds, args.beats_per_second, args.n_jobs))
         return
-    common = params_from_data(json.loads(args.params))
-    params = {label: {**common, **PARAMS.get(label, {})} for label in
-              (model.split("=")[0] for model in MODELS)}
     result = run_benchmark(
-        args.out, "cpu", models=MODELS, params=params, data_home=args.data_home,
-        n_jobs=args.n_jobs, order="split", plots=False, folds=(0,), seeds=tuple(args.seeds),
-        max_train=None, epochs=args.epochs,
+        args.out, ablation_preset(args.epochs, args.seeds),
+        models=MODELS, params=ablation_params(json.loads(args.params)),
+        data_home=args.data_home, n_jobs=args.n_jobs, order="split", plots=False,
     )
     print(result.markdown)
 

@@ -711,3 +711,24 @@ def test_threshold_flags_script_rules_read_no_label():
     assert flagged["record 2%"] == [0.02, 0.02]  # 2% of each recording, by design
     assert max(flagged["record Tukey"]) < 0.01  # adapts to each recording's level
     assert flagged["auto"][1] == 0.0 and flagged["auto"][0] > 0  # one fixed threshold
+
+
+def test_ablation_trains_on_every_beat_with_the_chosen_set_up():
+    """``benchmarks/ablation.py`` (issue 20) plans the four variants on all training beats
+    of fold 0 and DS1 (no 5,000-beat subsample), each with the common set-up."""
+    import importlib.util
+
+    from beatdetect.benchmark.jobs import plan_jobs
+
+    spec = importlib.util.spec_from_file_location("ablation", REPO / "benchmarks" / "ablation.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    preset = script.ablation_preset(8, [0, 1, 2])
+    assert preset.max_train is None and preset.folds == (0,) and preset.epochs == 8
+    params = script.ablation_params({"lr": 2e-4, "early_stopping": True})
+    jobs = plan_jobs(preset, script.MODELS, params, data_id="d")
+    assert len(jobs) == 4 * 2 * 3  # variants x protocols x seeds
+    both = next(job for job in jobs if job.model == "both")
+    assert both.params["lr"] == 2e-4 and both.params["early_stopping"] is True
+    assert both.params["distill"] is True and both.params["contrastive"] is True
+    assert all(job.max_train is None for job in jobs)
