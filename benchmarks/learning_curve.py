@@ -5,7 +5,8 @@ Usage::
     python benchmarks/learning_curve.py --data-home ../shared/data --epochs 8 \\
         [--protocol intra|inter] [--max-train 24000] [--params '{"lr": 1e-4}'] \\
         [--out curve.json]
-    python benchmarks/learning_curve.py --report results/learning_curves
+    python benchmarks/learning_curve.py --report results/learning_curves \\
+        --figure docs/figures/full_scale_learning_curves.png
 
 ``--report FOLDER`` renders every ``*.json`` curve in the folder as one markdown table per
 curve (``curves.md``) and a figure of validation loss and test AUC per epoch
@@ -42,8 +43,9 @@ def _label(run: dict) -> str:
             f" {run['params']['max_epochs']} epochs, {setting}")
 
 
-def report(folder) -> str:
-    """Markdown tables and a figure of the curves in ``folder`` (written beside them)."""
+def report(folder, figure=None) -> str:
+    """Markdown tables and a figure of the curves in ``folder`` (written beside them, and
+    the figure also to ``figure`` when given, e.g. for the docs)."""
     from pathlib import Path
 
     import matplotlib
@@ -87,6 +89,8 @@ def report(folder) -> str:
     ax_auc.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(folder / "curves.png", dpi=110)
+    if figure:
+        fig.savefig(figure, dpi=110)
     text = "\n".join(lines)
     (folder / "curves.md").write_text(text)
     return text
@@ -105,9 +109,11 @@ def main(argv=None):
     parser.add_argument("--out", default=None)
     parser.add_argument("--report", default=None, metavar="FOLDER",
                         help="render the curves in FOLDER (curves.md, curves.png) and stop")
+    parser.add_argument("--figure", default=None, metavar="PNG",
+                        help="with --report: also save the figure here (the docs' copy)")
     args = parser.parse_args(argv)
     if args.report:
-        print(report(args.report))
+        print(report(args.report, args.figure))
         return
 
     data = load_mitbih(args.data_home, verbose=False)
