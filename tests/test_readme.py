@@ -48,3 +48,27 @@ def test_readme_first_block_runs_and_prints_both_aucs(data_home, tmp_path):
     # The label-free reference in context ranks anomalies better than BeatGAN's score alone
     # at this budget (README: measured 0.9 against 0.97 or so); a regression shows here.
     assert float(knn.group(1)) > float(gan.group(1))
+
+
+@pytest.mark.realdata
+def test_tests_find_the_shared_data_with_no_variable_set(data_home):
+    """N1: the README's test command finds ``../shared/data`` with ``BEATDETECT_DATA`` unset:
+    ``tests/conftest.py`` configures a fresh session to use it (``.ci/run`` sets no variable,
+    so CI runs exactly this path)."""
+    shared = REPO.parent / "shared" / "data"
+    if Path(data_home).resolve() != shared.resolve():
+        pytest.skip("the data is not at ../shared/data here: nothing to check")
+    env = {k: v for k, v in os.environ.items() if k != "BEATDETECT_DATA"}
+    conftest = str(REPO / "tests" / "conftest.py")
+    code = (
+        "import importlib.util, os\n"
+        f"spec = importlib.util.spec_from_file_location('probe', {conftest!r})\n"
+        "conftest = importlib.util.module_from_spec(spec); spec.loader.exec_module(conftest)\n"
+        "conftest.pytest_configure(None)\n"
+        "print(os.environ['BEATDETECT_DATA'])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert Path(result.stdout.strip()).resolve() == shared.resolve()
+    assert (Path(result.stdout.strip()) / "mitdb" / "100.hea").is_file()
