@@ -39,8 +39,10 @@ def _label(run: dict) -> str:
               if k not in ("max_epochs", "early_stopping", "n_iter_no_change")}
     params.setdefault("lr", "1e-3 (default)")
     setting = ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
-    return (f"{run['args']['protocol']} fold {run['args']['fold']}, seed {run['args']['seed']},"
-            f" {run['params']['max_epochs']} epochs, {setting}")
+    split = ("inter DS1 -> DS2" if run["args"]["protocol"] == "inter"
+             else f"intra fold {run['args']['fold']}")
+    return (f"{split}, seed {run['args']['seed']}, {run['params']['max_epochs']} epochs, "
+            f"{setting}")
 
 
 def report(folder, figure=None) -> str:
