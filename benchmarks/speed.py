@@ -88,33 +88,14 @@ def to_library(naive_generator: Generator) -> Generator:
 
 
 def naive_train(X: np.ndarray, epochs: int, batch_size: int = 64) -> float:
-    """The published loop in float32; returns beats per second."""
-    generator, discriminator = naive_modules(BeatGANConfig())
-    opt_g = torch.optim.Adam(generator.parameters(), lr=1e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=1e-4, betas=(0.5, 0.999))
-    bce, mse = nn.BCELoss(), nn.MSELoss()
+    """The published loop in float32 (BeatGAN's lr 1e-4); returns beats per second."""
+    step = _naive_stepper(BeatGANConfig(), X, lr=1e-4)
     rng = np.random.default_rng(0)
     tic = time.perf_counter()
     for _ in range(epochs):
         order = rng.permutation(len(X))
         for start in range(0, len(X) - 1, batch_size):
-            x = torch.from_numpy(X[order[start:start + batch_size]])
-            # discriminator
-            fake = generator(x)[0]
-            p_real = torch.sigmoid(discriminator(x)[0])
-            p_fake = torch.sigmoid(discriminator(fake.detach())[0])
-            loss_d = bce(p_real, torch.ones_like(p_real)) + bce(p_fake, torch.zeros_like(p_fake))
-            opt_d.zero_grad()
-            loss_d.backward()
-            opt_d.step()
-            # generator (recomputes G(x), as the published code does)
-            fake = generator(x)[0]
-            _, feat_fake = discriminator(fake)
-            _, feat_real = discriminator(x)
-            loss_g = mse(fake, x) + mse(feat_fake, feat_real)
-            opt_g.zero_grad()
-            loss_g.backward()
-            opt_g.step()
+            step(order[start:start + batch_size])
     return epochs * len(X) / (time.perf_counter() - tic)
 
 
@@ -263,13 +244,14 @@ NOT_MEASURED = {
 }
 
 
-def _naive_stepper(cfg: BeatGANConfig, X: np.ndarray, batch_size: int):
-    """One step of the published float32 loop (see :func:`naive_train`) per call."""
+def _naive_stepper(cfg: BeatGANConfig, X: np.ndarray, lr: float = LEVER_LR):
+    """One step of the published float32 loop (the discriminator, then the generator with
+    ``G(x)`` recomputed, as the published code does) on the beats ``X[index]`` per call."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         generator, discriminator = naive_modules(cfg)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=LEVER_LR, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=LEVER_LR, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
     bce, mse = nn.BCELoss(), nn.MSELoss()
 
     def step(index: np.ndarray) -> None:
@@ -325,7 +307,7 @@ def lever_variants(cfg: BeatGANConfig, X: np.ndarray, *, compile_modules: bool =
     """The in-process variants: name -> (step function, batch size, description)."""
     data = torch.from_numpy(X)
     precisions = {"fp32": None, "bf16": torch.bfloat16}
-    variants = {"naive_fp32": (_naive_stepper(cfg, X, LEVER_BATCH), LEVER_BATCH,
+    variants = {"naive_fp32": (_naive_stepper(cfg, X), LEVER_BATCH,
                                "naive reference: published loop, float32")}
     for tag, amp in precisions.items():
         variants[f"library_{tag}"] = (_library_stepper(cfg, data, LEVER_BATCH, amp),
