@@ -280,7 +280,7 @@ def cmd_benchmark(args) -> int:
             out, preset, params=parse_model_params(args.param), data_home=args.data_home,
             records=args.records, cache_dir=args.cache_dir, download=not args.no_download,
             n_jobs=args.n_jobs, scheduler=args.scheduler, plots=not args.no_plots,
-            progress=not args.quiet, order=args.order,
+            progress=not args.quiet, order=args.order, transfer_home=args.transfer_home,
         )
     print(result.markdown)
     resumed = f", {result.n_skipped} resumed from earlier runs" if result.n_skipped else ""
@@ -471,7 +471,7 @@ def cmd_fit(args) -> int:
 # --------------------------------------------------------------------------- data
 #: Sentences of library messages that speak Python (``download=True``, ``data_home=``):
 #: the command line says what to type instead.
-_API_TERMS = re.compile(r"download=|data_home\b|data_home=|cache_dir=")
+_API_TERMS = re.compile(r"download=|data_home\b|data_home=|cache_dir=|transfer_home=")
 
 
 @contextlib.contextmanager
@@ -491,6 +491,13 @@ def data_errors_for_the_command_line(args):
     except DataNotFoundError as err:
         sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z(])", " ".join(str(err).split()))
         kept = " ".join(s for s in sentences if not _API_TERMS.search(s))
+        if str(err).startswith("Could not load the QT Database"):
+            home = get_data_home(getattr(args, "transfer_home", None) or args.data_home)
+            raise DataNotFoundError(
+                f"{kept} Folder searched for qtdb/: {home}. Pass --transfer-home PATH, where "
+                "PATH is a folder holding qtdb/ (https://physionet.org/content/qtdb/1.0.0/), "
+                "or leave out --protocol transfer."
+            ) from err
         home = get_data_home(args.data_home)
         extra = ("; or drop --no-download to fetch MIT-BIH from PhysioNet"
                  if getattr(args, "no_download", False) else "")
@@ -647,7 +654,8 @@ def cmd_score(args) -> int:
         raise ValueError(f"--out-csv and --out-png name the same file {out_csv}.")
     with data_errors_for_the_command_line(args):
         scored = scoring.score_record(path, detector, leads=args.leads,
-                                      contamination=args.contamination)
+                                      contamination=args.contamination,
+                                      align=None if args.align == "marks" else "peak")
     fig = plot_scored_record(scored, detector, duration=args.duration,
                              fig=Figure(figsize=(12, 8), layout="constrained"))
     fmt = out_png.suffix.lower().lstrip(".")
@@ -739,6 +747,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--records", nargs="+", metavar="R",
                        help="load only these MIT-BIH records (default: all 44 non-paced)")
     _add_data_flags(bench)
+    bench.add_argument("--transfer-home", metavar="DIR",
+                       help="folder holding qtdb/ for --protocol transfer (default: the data "
+                            "home)")
     bench.add_argument("--out", metavar="DIR",
                        help="output folder (default: benchmark-results/<preset>)")
     bench.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="N",
@@ -825,6 +836,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="default: <record>_scores.png")
     score.add_argument("--leads", nargs="+", metavar="LEAD",
                        help="leads to use (default: MLII when present, else the first ones)")
+    score.add_argument("--align", choices=("peak", "marks"), default="peak",
+                       help="centre each beat window on the R peak near its annotation "
+                            "(default: databases place their marks differently), or at the "
+                            "annotation mark itself")
     score.add_argument("--duration", type=_positive_float, default=10.0, metavar="S",
                        help="seconds of ECG strip in the PNG (default: 10)")
     score.add_argument("--contamination", type=_fraction, metavar="FRACTION",

@@ -24,6 +24,7 @@ from beatdetect.benchmark import (
     update_readme,
 )
 from beatdetect.benchmark.files import CSV_COLUMNS
+from beatdetect.benchmark.protocols import combine_databases
 from beatdetect.benchmark.rendering import README_END, README_START
 from beatdetect.benchmark.statistics import paired_differences
 from beatdetect.datasets import make_synthetic_beats
@@ -732,3 +733,69 @@ def test_ablation_trains_on_every_beat_with_the_chosen_set_up():
     assert both.params["lr"] == 2e-4 and both.params["early_stopping"] is True
     assert both.params["distill"] is True and both.params["contrastive"] is True
     assert all(job.max_train is None for job in jobs)
+
+
+# --------------------------------------------------------------------------- transfer protocol
+def _two_databases():
+    """MIT-BIH-like beats on a DS1 and a DS2 record, and a second database's two records."""
+    from sklearn.utils import Bunch
+
+    def beats(records, n, n_anomalous, seed):
+        data = make_synthetic_beats(n_normal=n, n_anomalous=n_anomalous, random_state=seed)
+        order = np.arange(len(data.y))
+        return Bunch(X=data.X, y=data.y, aami=data.aami, sample=order,
+                     record=np.array([records[i % len(records)] for i in order]),
+                     rr=np.full((len(order), 3), 0.8))
+
+    return combine_databases({"mitdb": beats(["101", "100"], 120, 20, 0),
+                              "qtdb": beats(["sele0104", "sel301"], 60, 10, 1)})
+
+
+def test_transfer_trains_on_ds1_normal_beats_and_tests_on_every_beat_of_the_other_database():
+    data = _two_databases()
+    mitbih = data.database == "mitdb"
+    train, test = split_indices(data, "transfer")
+    assert set(data.record[train]) == {"101"} and (data.y[train] == 1).all()
+    assert (data.database[test] == "qtdb").all() and len(test) == int((~mitbih).sum())
+    inter_train, inter_test = split_indices(data, "inter")
+    assert inter_train.tolist() == train.tolist()
+    assert set(data.record[inter_test]) == {"100"}
+    # The intra-patient folds never take a beat of the second database.
+    for fold in range(5):
+        fold_train, fold_test = split_indices(data, "intra", fold)
+        assert mitbih[fold_train].all() and mitbih[fold_test].all()
+
+
+def test_a_second_database_leaves_the_mitbih_splits_as_they_were():
+    data = _two_databases()
+    alone = type(data)(y=data.y[data.database == "mitdb"],
+                       record=data.record[data.database == "mitdb"])
+    for protocol, fold in (("intra", 0), ("intra", 3), ("inter", 0)):
+        for with_other, without in zip(split_indices(data, protocol, fold),
+                                       split_indices(alone, protocol, fold)):
+            assert with_other.tolist() == without.tolist()  # MIT-BIH beats come first
+
+
+def test_transfer_without_a_second_database_and_shared_record_names_are_refused(synthetic):
+    alone = make_synthetic_beats(n_normal=40, n_anomalous=4, random_state=0)
+    alone.record = np.full(44, "101")
+    with pytest.raises(ValueError, match="needs the beats of a second database"):
+        split_indices(alone, "transfer")
+    data = _two_databases()
+    with pytest.raises(ValueError, match="share a record name"):
+        combine_databases({"mitdb": data, "other": data})
+
+
+@pytest.mark.filterwarnings("ignore:70 beat.s. in 2 recording:UserWarning")
+def test_transfer_run_scores_the_second_database_and_renders_no_published_figures(tmp_path):
+    result = run_benchmark(tmp_path / "out", "quick", data=_two_databases(),
+                           protocols=("transfer",), models=["knn", "knn+context", "rhythm"],
+                           plots=False, progress=False)
+    rows = {row["model"]: row for row in result.rows}
+    assert {row["protocol"] for row in result.rows} == {"transfer"}
+    # The synthetic records are short: the context layer falls back, as it warns.
+    assert rows["knn"]["n_test"] == 70 and rows["knn"]["n_anomalous"] == 10
+    assert rows["knn"]["n_train"] == int(((_two_databases().record == "101")
+                                          & (_two_databases().y == 1)).sum())
+    assert "transfer (MIT-BIH DS1 → QT Database" in result.markdown
+    assert "Published figures" not in result.markdown

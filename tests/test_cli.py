@@ -175,7 +175,7 @@ def test_score_annotated_record_writes_csv_and_png(capsys, tmp_path, data_home, 
         rows = list(csv.DictReader(fh))
     from beatdetect.datasets import beats_from_record
 
-    beats = beats_from_record(data_home / "mitdb" / "119", leads=["MLII"])
+    beats = beats_from_record(data_home / "mitdb" / "119", leads=["MLII"], align="peak")
     assert list(rows[0]) == ["time_s", "sample", "anomaly_score", "flag", "aami"]
     assert len(rows) == len(beats.X)
     assert [int(r["sample"]) for r in rows] == beats.sample.tolist()
@@ -671,3 +671,44 @@ def test_fit_shows_a_bar_with_eta_inside_each_epoch_unless_quiet(quiet, verbose)
     argv = ["fit", "--records", "100", "--out", "m.safetensors", *(["--quiet"] * quiet)]
     det = build_fit_detector(build_parser().parse_args(argv))
     assert isinstance(det, ContextDetector) and det.detector.verbose == verbose
+
+
+def test_transfer_without_the_qt_database_names_transfer_home(capsys, tmp_path, data_home):
+    """The transfer protocol's second database is looked for in --transfer-home; without it
+    the error says that flag, in one line, and runs no job."""
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "benchmark", "--protocol", "transfer", "--model", "knn",
+                       "--data-home", data_home, "--transfer-home", tmp_path / "none",
+                       "--cache-dir", tmp_path / "cache", "--no-download", "--out", out,
+                       "--quiet")
+    assert code == 1 and err.count("\n") == 1
+    assert "QT Database files are missing from" in err and str(tmp_path / "none") in err
+    assert "Pass --transfer-home PATH" in err and "transfer_home=" not in err
+    assert not (out / "results.jsonl").exists()
+
+
+def test_score_centres_windows_on_the_r_peak_unless_told_marks(capsys, tmp_path, tiny_model,
+                                                               data_home, monkeypatch):
+    """Databases place their beat marks differently: scoring centres each window on the R
+    peak by default, and --align marks keeps the annotation's position."""
+    import beatdetect.record_scoring as scoring
+
+    seen = []
+    original = scoring.score_record
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("align"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(scoring, "score_record", spy)
+    for extra in ([], ["--align", "marks"]):
+        code, _, _ = run(capsys, "score", "100", "--model", tiny_model, "--data-home", data_home,
+                         "--out-csv", tmp_path / f"s{len(extra)}.csv",
+                         "--out-png", tmp_path / f"s{len(extra)}.png", "--quiet", *extra)
+        assert code == 0
+    assert seen == ["peak", None]
+    times = [np.loadtxt(tmp_path / f"s{n}.csv", delimiter=",", skiprows=1, usecols=1)
+             for n in (0, 2)]
+    # Record 100's annotations sit on the R peak: one shift for the record, a sample at most.
+    assert len(set((times[0] - times[1]).tolist())) == 1
+    assert np.abs(times[0] - times[1]).max() <= 1

@@ -122,9 +122,12 @@ def test_write_scores_csv_without_annotations(recording, detector, tmp_path):
 def test_score_record_reads_mlii_and_scores_in_context(data_home, detector, tmp_path):
     path = data_home / "mitdb" / "114"  # MLII is its second lead
     scored = score_record(path, detector)
-    beats = beats_from_record(path, leads=["MLII"])
+    beats = beats_from_record(path, leads=["MLII"], align="peak")  # scoring's default
     assert scored.beats.lead_names == ["MLII"] and scored.signal.shape[1] == 1
     np.testing.assert_array_equal(scored.beats.sample, beats.sample)
+    at_marks = score_record(path, detector, align=None)
+    np.testing.assert_array_equal(at_marks.beats.sample,
+                                  beats_from_record(path, leads=["MLII"]).sample)
     assert scored.name == "114" and scored.fs == 360.0
     context = {"groups": np.full(len(beats.X), "114"), "rr": beats.rr}
     np.testing.assert_allclose(scored.score_samples,

@@ -26,7 +26,7 @@ BEATS_ALONE_MODELS = ("sibeatgan", "knn", "ae", "pca", "iforest")
 CONTEXT_MODELS = (*(f"{name}+context" for name in BEATS_ALONE_MODELS), "template", "rhythm")
 DEFAULT_MODELS = (*BEATS_ALONE_MODELS, *CONTEXT_MODELS)
 #: The evaluation protocols (see :mod:`beatdetect.benchmark.protocols`).
-PROTOCOLS = ("intra", "inter")
+PROTOCOLS = ("intra", "inter", "transfer")
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,11 @@ class Preset:
     ----------
     name : str
         Label written into the results.
-    protocols : tuple of {"intra", "inter"}
+    protocols : tuple of {"intra", "inter", "transfer"}
         ``"intra"``: BeatGAN's intra-patient 5-fold protocol; ``"inter"``: de Chazal's
-        DS1 -> DS2 inter-patient protocol (a single split, reported as fold 0).
+        DS1 -> DS2 inter-patient protocol (a single split, reported as fold 0);
+        ``"transfer"``: trained as ``"inter"``, tested on every beat of the QT Database's
+        excerpts of four other databases (:func:`~beatdetect.datasets.load_qtdb`).
     folds : tuple of int
         Folds of the intra-patient protocol to run (each in ``range(n_folds)``).
     n_folds : int

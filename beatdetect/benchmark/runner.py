@@ -93,7 +93,7 @@ def _previous_sessions(out_dir: Path) -> list[dict]:
 def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=None,
                   data_home=None, records=None, cache_dir=None, download=True, n_jobs=1,
                   scheduler=None, plots=True, progress=True, order="split",
-                  **overrides) -> BenchmarkResult:
+                  transfer_home=None, **overrides) -> BenchmarkResult:
     """Benchmark detectors on MIT-BIH under BeatGAN's and de Chazal's protocols.
 
     Every (protocol, fold, seed, model) is a job: fit the detector on normal training beats
@@ -126,6 +126,8 @@ def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=Non
         :func:`~beatdetect.datasets.make_synthetic_beats`).
     data_home : path-like, optional
         Folder holding ``mitdb/`` (default ``BEATDETECT_DATA``, then ``~/beatdetect_data``).
+    transfer_home : path-like, optional
+        Folder holding ``qtdb/`` for the ``"transfer"`` protocol; default ``data_home``.
     records : sequence of str, optional
         Load only these MIT-BIH records (default all 44 non-paced ones).
     cache_dir : path-like, optional
@@ -181,9 +183,12 @@ def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=Non
     preset = get_preset(preset, **overrides)
     out_dir = Path(out_dir)
     if data is None:
+        transfer = "transfer" in preset.protocols
         data = load_benchmark_data(data_home, records=records, cache_dir=cache_dir,
-                                   download=download, verbose=progress)
-        data_name = "MIT-BIH Arrhythmia Database"
+                                   download=download, verbose=progress, transfer=transfer,
+                                   transfer_home=transfer_home)
+        data_name = "MIT-BIH Arrhythmia Database" + (
+            " + QT Database (transfer)" if transfer else "")
     else:
         data_name = str(getattr(data, "name", "user data"))
     labels = getattr(data, "aami", None)

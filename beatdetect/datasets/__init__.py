@@ -5,10 +5,11 @@ filtered (:func:`bandpass_filter`), cut into beats around annotated or detected 
 (:func:`extract_beats`, :func:`detect_r_peaks`) and scaled per beat, with the RR intervals
 of each beat (:func:`rr_intervals`); :func:`beats_from_record`
 and :func:`beats_from_signal` run the whole chain, :func:`load_mitbih` runs it over the
-MIT-BIH Arrhythmia Database with caching, and :func:`training_beats` gathers the normal
-beats of several recordings (MIT-BIH records or a folder of WFDB records) with their
-context for fitting. Labels (AAMI classes, +1/-1) travel beside ``X``
-for evaluation with :func:`intra_patient_split` or :func:`inter_patient_split`.
+MIT-BIH Arrhythmia Database with caching, :func:`load_qtdb` over the QT Database's
+excerpts of other databases (the transfer protocol's second database), and
+:func:`training_beats` gathers the normal beats of several recordings (MIT-BIH records
+or a folder of WFDB records) with their context for fitting. Labels (AAMI classes, +1/-1)
+travel beside ``X`` for evaluation with :func:`intra_patient_split` or :func:`inter_patient_split`.
 :func:`make_synthetic_beats` makes small labelled data for tests and examples.
 """
 
@@ -22,8 +23,8 @@ from .aami import (
     anomaly_indicator,
     is_beat,
 )
-from .beats import beats_from_record, beats_from_signal
-from .detection import detect_r_peaks
+from .beats import ALIGN_OPTIONS, beats_from_record, beats_from_signal
+from .detection import align_to_r_peaks, detect_r_peaks
 from .mitbih import MITBIH_RECORDS, PACED_RECORDS, load_mitbih
 from .preprocessing import (
     BEAT_LENGTH,
@@ -34,6 +35,7 @@ from .preprocessing import (
     scale_beats_minmax,
     window_samples,
 )
+from .qtdb import QTDB_SOURCES, QTDB_TRANSFER_RECORDS, load_qtdb
 from .records import choose_leads, training_beats
 from .rhythm import LOCAL_RR_BEATS, LOCAL_RR_QUANTILE, RR_COLUMNS, rr_intervals
 from .splits import DS1_RECORDS, DS2_RECORDS, inter_patient_split, intra_patient_split
@@ -41,6 +43,11 @@ from .synthetic import make_synthetic_beats
 from .wfdb_io import Recording, read_lead_names, read_record
 
 __all__ = [
+    "ALIGN_OPTIONS",
+    "QTDB_SOURCES",
+    "QTDB_TRANSFER_RECORDS",
+    "align_to_r_peaks",
+    "load_qtdb",
     "AAMI_CLASSES",
     "NORMAL_AAMI_CLASS",
     "LOCAL_RR_BEATS",

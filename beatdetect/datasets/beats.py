@@ -8,12 +8,15 @@ AAMI labels when annotations are known.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from sklearn.utils import Bunch
 
 from ..exceptions import DataError
+from ._cache import cache_key, file_fingerprint, load_arrays, save_arrays
 from .aami import aami_class, aami_to_y, is_beat
-from .detection import detect_r_peaks
+from .detection import align_to_r_peaks, detect_r_peaks
 from .preprocessing import (
     BEAT_LENGTH,
     BEAT_WINDOW,
@@ -26,7 +29,10 @@ from .preprocessing import (
 from .rhythm import rr_intervals
 from .wfdb_io import read_record
 
-__all__ = ["beats_from_record", "beats_from_signal"]
+__all__ = ["ALIGN_OPTIONS", "beats_from_record", "beats_from_signal"]
+
+#: Where beat windows are centred: on the marks as given (None) or on the nearby R peak.
+ALIGN_OPTIONS = (None, "peak")
 
 
 def beats_from_signal(
@@ -42,6 +48,7 @@ def beats_from_signal(
     length=BEAT_LENGTH,
     scale="minmax",
     detector="xqrs",
+    align=None,
 ) -> Bunch:
     """Preprocessed beats of a recording held in memory.
 
@@ -71,6 +78,12 @@ def beats_from_signal(
         Per-beat, per-lead scaling.
     detector : {"xqrs", "gqrs"}, default="xqrs"
         QRS detector used when ``r_peaks`` is None.
+    align : {None, "peak"}, default=None
+        ``"peak"`` moves the recording's beat marks, together, onto its R peaks before
+        cutting: by the median distance from each mark to the largest deflection of the
+        first filtered lead within 75 ms (:func:`~beatdetect.datasets.align_to_r_peaks`),
+        for databases whose marks are not on the R peak as MIT-BIH's are (the QT Database's
+        European ST-T records: 44 ms before it). Detected peaks are already on the R peak.
 
     Returns
     -------
@@ -106,6 +119,8 @@ def beats_from_signal(
     if len(lead_names) != n_leads:
         raise DataError(f"{len(lead_names)} lead names given for a signal with {n_leads} leads.")
     window_samples(fs, window)  # fail on an impossible window before the filtering work
+    if align not in ALIGN_OPTIONS:
+        raise DataError(f"align must be one of {ALIGN_OPTIONS}, got {align!r}.")
 
     if r_peaks is None:
         if symbols is not None:
@@ -126,6 +141,8 @@ def beats_from_signal(
             source = "annotations"
 
     filtered = signal if filter_band is None else bandpass_filter(signal, fs, filter_band)
+    if align == "peak" and source != "detected":
+        peaks = align_to_r_peaks(filtered, fs, peaks)
     X, kept = extract_beats(filtered, fs, peaks, window=window, length=length, scale=scale)
     if len(kept) == 0:
         found = "annotated" if source == "annotations" else source
@@ -160,6 +177,7 @@ def beats_from_signal(
             "length": int(length),
             "scale": scale,
             "detector": detector if source == "detected" else None,
+            "align": align,
         },
     )
 
@@ -174,6 +192,7 @@ def beats_from_record(
     length=BEAT_LENGTH,
     scale="minmax",
     detector="xqrs",
+    align=None,
 ) -> Bunch:
     """Preprocessed beats of a WFDB record, from its annotations or detected R peaks.
 
@@ -189,7 +208,7 @@ def beats_from_record(
     annotation : str or None, default="atr"
         Annotation file extension used for beat positions and labels when the file exists;
         None ignores annotations and detects R peaks.
-    filter_band, window, length, scale, detector
+    filter_band, window, length, scale, detector, align
         As in :func:`beats_from_signal`.
 
     Returns
@@ -226,6 +245,72 @@ def beats_from_record(
             length=length,
             scale=scale,
             detector=detector,
+            align=align,
         )
     except DataError as err:
         raise type(err)(f"Record {recording.name!r} ({recording.path}): {err}") from err
+
+
+#: Files of an annotated PhysioNet record: header, signal, reference beat annotations.
+RECORD_EXTENSIONS = ("hea", "dat", "atr")
+
+
+def cached_record_beats(path: Path, params: dict, cache_dir: Path | None) -> dict[str, np.ndarray]:
+    """X, sample, symbol and fs of one annotated record of a database, cached when possible.
+
+    ``params`` holds the database's name (the cache's subfolder), the ``leads`` to read and
+    the preprocessing (``filter_band``, ``window``, ``length``, ``scale`` and, when not
+    None, ``align``); the cache key covers them and the size and time of the record's files.
+    """
+    cache_file = None
+    if cache_dir is not None:
+        files = {
+            ext: file_fingerprint(path.with_name(f"{path.name}.{ext}"))
+            for ext in RECORD_EXTENSIONS
+        }
+        key = cache_key({**params, "record": path.name, "files": files})
+        cache_file = cache_dir / params["database"] / f"{path.name}-{key}.npz"
+        cached = load_arrays(cache_file)
+        if cached is not None:
+            return cached
+    beats = beats_from_record(
+        path,
+        leads=list(params["leads"]),
+        annotation="atr",
+        filter_band=params["filter_band"],
+        window=params["window"],
+        length=params["length"],
+        scale=params["scale"],
+        align=params.get("align"),
+    )
+    arrays = {
+        "X": beats.X,
+        "sample": beats.sample,
+        "symbol": beats.symbol.astype("<U1"),
+        "fs": np.float64(beats.fs),
+    }
+    if cache_file is not None:
+        save_arrays(cache_file, arrays)
+    return arrays
+
+
+def concatenate_records(per_record, records, fs: float) -> dict[str, np.ndarray]:
+    """The beats of several records as one set: ``X``, labels, record, sample and ``rr``.
+
+    ``per_record`` holds :func:`cached_record_beats`'s arrays of each of ``records``; the RR
+    intervals are computed within each record, never across two.
+    """
+    symbol = np.concatenate([arrays["symbol"] for arrays in per_record])
+    aami = aami_class(symbol)
+    record = np.concatenate([np.full(len(arrays["sample"]), name)
+                             for name, arrays in zip(records, per_record)])
+    sample = np.concatenate([arrays["sample"] for arrays in per_record])
+    return {
+        "X": np.concatenate([arrays["X"] for arrays in per_record]),
+        "y": aami_to_y(aami),
+        "aami": aami,
+        "symbol": symbol,
+        "record": record,
+        "sample": sample,
+        "rr": rr_intervals(sample, fs, groups=record),
+    }

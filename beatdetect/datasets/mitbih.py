@@ -7,16 +7,13 @@ from collections.abc import Sequence
 from numbers import Integral
 from pathlib import Path
 
-import numpy as np
 from sklearn.utils import Bunch
 from tqdm.auto import tqdm
 
 from ..exceptions import DataError, DataNotFoundError
-from ._cache import cache_key, file_fingerprint, load_arrays, save_arrays
 from ._fetch import fetch_physionet_records
 from ._home import DATA_HOME_ENV, get_data_home, resolve_cache_dir
-from .aami import aami_class, aami_to_y
-from .beats import beats_from_record
+from .beats import ALIGN_OPTIONS, RECORD_EXTENSIONS, cached_record_beats, concatenate_records
 from .preprocessing import (
     BEAT_LENGTH,
     BEAT_WINDOW,
@@ -26,7 +23,6 @@ from .preprocessing import (
     check_length_scale,
     window_samples,
 )
-from .rhythm import rr_intervals
 from .wfdb_io import read_lead_names
 
 __all__ = ["MITBIH_RECORDS", "PACED_RECORDS", "load_mitbih"]
@@ -46,8 +42,6 @@ PACED_RECORDS = ("102", "104", "107", "217")
 MITBIH_FS = 360.0
 #: Reference beat annotations of PhysioNet databases.
 ANNOTATOR = "atr"
-#: Files of one record: header, signal, reference annotations.
-RECORD_EXTENSIONS = ("hea", "dat", ANNOTATOR)
 #: MLII, the modified limb lead II that BeatGAN and most MIT-BIH studies use.
 DEFAULT_LEADS = ("MLII",)
 
@@ -113,12 +107,14 @@ def _missing_files(folder: Path, records: Sequence[str]) -> list[Path]:
     ]
 
 
-def _ensure_files(folder: Path, records: list[str], download: bool, verbose: bool) -> None:
+def _ensure_files(folder: Path, records: list[str], download: bool, verbose: bool, *,
+                  database: str = MITBIH_DATABASE, title: str = "MIT-BIH") -> None:
+    """Check that every file of ``records`` is in ``folder``, downloading them if asked."""
     missing = _missing_files(folder, records)
     if missing and download:
         to_fetch = list(dict.fromkeys(path.stem for path in missing))
         fetch_physionet_records(
-            MITBIH_DATABASE, folder, to_fetch, annotators=[ANNOTATOR], verbose=verbose
+            database, folder, to_fetch, annotators=[ANNOTATOR], verbose=verbose
         )
         missing = _missing_files(folder, records)
         if missing:
@@ -130,10 +126,10 @@ def _ensure_files(folder: Path, records: list[str], download: bool, verbose: boo
         shown = ", ".join(path.name for path in missing[:6])
         more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""
         raise DataNotFoundError(
-            f"MIT-BIH files are missing from {folder}: {shown}{more}. Either pass "
+            f"{title} files are missing from {folder}: {shown}{more}. Either pass "
             f"download=True to fetch them from PhysioNet into {folder}, or point data_home= "
             f"(or the {DATA_HOME_ENV} environment variable) at a folder that already holds "
-            f"{MITBIH_DATABASE}/."
+            f"{database}/."
         )
 
 
@@ -153,39 +149,6 @@ def _check_record_leads(folder: Path, records: list[str], leads: tuple[str, ...]
         )
 
 
-def _record_beats(path: Path, params: dict, cache_dir: Path | None) -> dict[str, np.ndarray]:
-    """X, sample, symbol and fs of one record, from the cache when possible."""
-    cache_file = None
-    if cache_dir is not None:
-        files = {
-            ext: file_fingerprint(path.with_name(f"{path.name}.{ext}"))
-            for ext in RECORD_EXTENSIONS
-        }
-        key = cache_key({**params, "record": path.name, "files": files})
-        cache_file = cache_dir / MITBIH_DATABASE / f"{path.name}-{key}.npz"
-        cached = load_arrays(cache_file)
-        if cached is not None:
-            return cached
-    beats = beats_from_record(
-        path,
-        leads=list(params["leads"]),
-        annotation=ANNOTATOR,
-        filter_band=params["filter_band"],
-        window=params["window"],
-        length=params["length"],
-        scale=params["scale"],
-    )
-    arrays = {
-        "X": beats.X,
-        "sample": beats.sample,
-        "symbol": beats.symbol.astype("<U1"),
-        "fs": np.float64(beats.fs),
-    }
-    if cache_file is not None:
-        save_arrays(cache_file, arrays)
-    return arrays
-
-
 def load_mitbih(
     data_home: str | os.PathLike | None = None,
     *,
@@ -196,6 +159,7 @@ def load_mitbih(
     window=BEAT_WINDOW,
     length: int = BEAT_LENGTH,
     scale="minmax",
+    align=None,
     download: bool = False,
     cache: bool = True,
     cache_dir: str | os.PathLike | None = None,
@@ -231,6 +195,12 @@ def load_mitbih(
         Samples per returned beat.
     scale : {"minmax", None}, default="minmax"
         Per-beat, per-lead scaling to [-1, 1], or None to keep millivolts.
+    align : {None, "peak"}, default=None
+        None cuts each window at the reference annotation, as BeatGAN and the published
+        figures do; ``"peak"`` first shifts each record's annotations by their median
+        distance to the largest deflection of the filtered lead within 75 ms
+        (:func:`~beatdetect.datasets.align_to_r_peaks`). MIT-BIH's annotations sit within
+        3 ms of it (quartiles), so this moves them by a sample or none.
     download : bool, default=False
         Fetch missing records from PhysioNet with ``wfdb.dl_database`` into
         ``<data_home>/mitdb``.
@@ -278,6 +248,8 @@ def load_mitbih(
     if filter_band is not None:
         filter_band = check_filter_band(filter_band, MITBIH_FS)
     check_length_scale(length, scale)
+    if align not in ALIGN_OPTIONS:
+        raise DataError(f"align must be one of {ALIGN_OPTIONS}, got {align!r}.")
 
     folder = get_data_home(data_home) / MITBIH_DATABASE
     _ensure_files(folder, selected, download, verbose)
@@ -293,27 +265,17 @@ def load_mitbih(
         "length": int(length),
         "scale": scale,
     }
+    if align is not None:  # absent by default, so the caches of unaligned beats stay valid
+        params["align"] = align
     per_record = [
-        _record_beats(folder / record, params, cache_root)
+        cached_record_beats(folder / record, params, cache_root)
         for record in tqdm(
             selected, desc=f"Loading {MITBIH_DATABASE}", unit="record", disable=not verbose
         )
     ]
-    symbol = np.concatenate([arrays["symbol"] for arrays in per_record])
-    aami = aami_class(symbol)
-    record = np.concatenate(
-        [np.full(len(arrays["sample"]), r) for r, arrays in zip(selected, per_record)]
-    )
-    sample = np.concatenate([arrays["sample"] for arrays in per_record])
     fs = float(per_record[0]["fs"])
     return Bunch(
-        X=np.concatenate([arrays["X"] for arrays in per_record]),
-        y=aami_to_y(aami),
-        aami=aami,
-        symbol=symbol,
-        record=record,
-        sample=sample,
-        rr=rr_intervals(sample, fs, groups=record),
+        **concatenate_records(per_record, selected, fs),
         fs=fs,
         lead_names=list(leads),
         window=tuple(window),

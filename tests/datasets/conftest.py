@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from beatdetect.datasets import beats as beats_module
 from beatdetect.datasets import load_mitbih
-from beatdetect.datasets import mitbih as mitbih_module
 
 
 @pytest.fixture(autouse=True)
@@ -57,6 +57,6 @@ def full_load(data_home, tmp_path_factory):
         raise AssertionError(f"the warm load read record {path}")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(mitbih_module, "beats_from_record", no_reading)
+        patch.setattr(beats_module, "beats_from_record", no_reading)
         warm = load_mitbih(data_home, cache_dir=cache_dir, verbose=False)
     return {"cold": cold, "warm": warm, "records_read_warm": read, "cache_dir": cache_dir}

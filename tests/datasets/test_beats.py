@@ -134,3 +134,31 @@ def test_record_errors_name_the_record(copy_record):
     folder = copy_record(["100"], extensions=("hea", "dat"))
     with pytest.raises(DataError, match=r"Record '100' \(.*100\): .*window"):
         beats_from_record(folder / "100", window=(1, 1))
+
+
+def _gaussian_beats(fs, centres, seconds=12.0):
+    t = np.arange(int(seconds * fs)) / fs
+    return sum(np.exp(-((t - c) ** 2) / (2 * 0.01**2)) for c in centres)
+
+
+def test_align_peak_cuts_the_window_of_the_true_r_peak_from_early_marks():
+    fs = 250.0
+    centres = np.arange(1.0, 11.0, 0.8)
+    ecg = _gaussian_beats(fs, centres)
+    peaks = np.round(centres * fs).astype(int)
+    early = peaks - 11  # 44 ms before the R peak, as the European ST-T marks sit
+    at_peaks = beats_from_signal(ecg, fs, r_peaks=peaks, symbols=["N"] * len(peaks))
+    as_marked = beats_from_signal(ecg, fs, r_peaks=early, symbols=["N"] * len(peaks))
+    aligned = beats_from_signal(ecg, fs, r_peaks=early, symbols=["N"] * len(peaks),
+                                align="peak")
+    assert aligned.sample.tolist() == at_peaks.sample.tolist()
+    np.testing.assert_array_equal(aligned.X, at_peaks.X)
+    # Unaligned, the QRS sits 44 ms late in its window: a different beat to a model.
+    assert np.abs(as_marked.X - at_peaks.X).max() > 0.5
+    assert aligned.params["align"] == "peak" and as_marked.params["align"] is None
+
+
+def test_unknown_align_is_refused():
+    ecg = _gaussian_beats(250.0, [1.0, 2.0, 3.0])
+    with pytest.raises(DataError, match="align must be one of"):
+        beats_from_signal(ecg, 250.0, r_peaks=[250, 500, 750], align="onset")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from beatdetect.datasets import MITBIH_RECORDS, PACED_RECORDS, beats_from_record, load_mitbih
-from beatdetect.datasets import mitbih as mitbih_module
+from beatdetect.datasets import beats as beats_module
 from beatdetect.exceptions import DataError, DataNotFoundError
 
 # The hard requirement: all beat annotations of the 44 non-paced records whose
@@ -160,7 +160,7 @@ def test_cache_is_keyed_by_parameters_and_reused(data_home, tmp_path, monkeypatc
     def no_recompute(*args, **kwargs):
         raise AssertionError("should have been read from the cache")
 
-    monkeypatch.setattr(mitbih_module, "beats_from_record", no_recompute)
+    monkeypatch.setattr(beats_module, "beats_from_record", no_recompute)
     data = load_mitbih(data_home, records=["100"], length=256, cache_dir=tmp_path, verbose=False)
     assert data.X.shape == (2271, 1, 256)
 
@@ -201,3 +201,15 @@ def test_download_into_an_uncreatable_folder(tmp_path):
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(DataNotFoundError, match=r"Cannot create .*file/mitdb"):
         load_mitbih(tmp_path / "file", records=["100"], download=True, verbose=False)
+
+
+def test_align_peak_moves_mitbih_annotations_little_and_keeps_the_default_cache(data_home):
+    as_annotated = load_mitbih(data_home, records=["100"], verbose=False)
+    aligned = load_mitbih(data_home, records=["100"], align="peak", verbose=False)
+    assert len(aligned.sample) == len(as_annotated.sample) == 2271
+    shift = aligned.sample - as_annotated.sample
+    # MIT-BIH's annotations sit on the R peak: the record's one shift is a sample at most.
+    assert len(set(shift.tolist())) == 1 and abs(int(shift[0])) <= 1
+    assert aligned.params["align"] == "peak" and "align" not in as_annotated.params
+    with pytest.raises(DataError, match="align must be one of"):
+        load_mitbih(data_home, records=["100"], align="onset", verbose=False)
