@@ -14,7 +14,9 @@ beforehand from the label-free validation loss of the learning curves
 and seed before the next), so an interrupted run leaves paired rows. Every finished job is in
 ``results/ablation/results.jsonl``: rerunning the command skips it, so the run continues
 across sessions. ``--plan`` prints the jobs and the CPU time they need at the measured
-throughput, and runs nothing.
+throughput, and runs nothing; ``--report`` writes ``results.json``/``.md`` of the jobs
+finished so far (marked incomplete), also while another process runs the rest, and runs
+nothing.
 """
 
 from __future__ import annotations
@@ -123,6 +125,8 @@ def main(argv=None):
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--plan", action="store_true",
                         help="print the jobs' CPU time and stop")
+    parser.add_argument("--report", action="store_true",
+                        help="write the results files of the finished jobs and stop")
     parser.add_argument("--measure-cost", action="store_true",
                         help="time a short fit of each variant (one run) and stop")
     parser.add_argument("--beats-per-second", type=float, default=310.0,
@@ -139,6 +143,7 @@ def main(argv=None):
         args.out, ablation_preset(args.epochs, args.seeds),
         models=MODELS, params=ablation_params(json.loads(args.params)),
         data_home=args.data_home, n_jobs=args.n_jobs, order="split", plots=False,
+        max_jobs=0 if args.report else None,
     )
     print(result.markdown)
 

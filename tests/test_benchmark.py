@@ -799,3 +799,25 @@ def test_transfer_run_scores_the_second_database_and_renders_no_published_figure
                                           & (_two_databases().y == 1)).sum())
     assert "transfer (MIT-BIH DS1 → QT Database" in result.markdown
     assert "Published figures" not in result.markdown
+
+
+def test_max_jobs_runs_that_many_and_zero_only_writes_the_finished_ones(synthetic, tmp_path,
+                                                                      monkeypatch):
+    out = tmp_path / "out"
+    kwargs = _synthetic_kwargs(synthetic, models=["pca", "iforest"], params=None)
+    first = run_benchmark(out, "quick", max_jobs=3, **kwargs)
+    assert first.n_run == 3 and len(first.rows) == 3
+    assert load_results(out)["meta"]["complete"] is False
+
+    def forbidden(*args):
+        raise AssertionError("max_jobs=0 ran a job")
+
+    monkeypatch.setattr(jobs_module, "fit_and_score", forbidden)
+    (out / "results.json").unlink()
+    report = run_benchmark(out, "quick", max_jobs=0, **kwargs)
+    meta = load_results(out)["meta"]
+    assert report.n_run == 0 and report.n_skipped == 3 and meta["n_resumed"] == 3
+    assert _metrics(report.rows) == _metrics(first.rows) and meta["complete"] is False
+    assert "**Partial: 3 of 4 planned jobs finished**" in report.markdown
+    with pytest.raises(ValueError, match="max_jobs must be a whole number"):
+        run_benchmark(out, "quick", max_jobs=-1, **kwargs)

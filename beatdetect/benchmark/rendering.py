@@ -122,6 +122,9 @@ def _budget_line(meta: dict) -> str:
                  f"{env.get('threads_per_job', 1)} thread per job.")
     elif cpu and not meta.get("scheduler"):
         line += f" Timed on {cpu}."
+    if meta.get("complete") is False and "n_planned" in meta:
+        line += (f" **Partial: {meta.get('n_finished', '?')} of {meta['n_planned']} planned "
+                 "jobs finished**; the others are still to run.")
     return line
 
 

@@ -93,7 +93,7 @@ def _previous_sessions(out_dir: Path) -> list[dict]:
 def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=None,
                   data_home=None, records=None, cache_dir=None, download=True, n_jobs=1,
                   scheduler=None, plots=True, progress=True, order="split",
-                  transfer_home=None, **overrides) -> BenchmarkResult:
+                  transfer_home=None, max_jobs=None, **overrides) -> BenchmarkResult:
     """Benchmark detectors on MIT-BIH under BeatGAN's and de Chazal's protocols.
 
     Every (protocol, fold, seed, model) is a job: fit the detector on normal training beats
@@ -150,6 +150,10 @@ def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=Non
         model, in the order the models are named, so that a long run interrupted half-way
         leaves whole rows (all folds and seeds) for the first models rather than a few
         splits of all.
+    max_jobs : int, optional
+        Run at most this many of the pending jobs; ``0`` runs none and only writes the
+        results files of the finished ones (marked incomplete), e.g. to render the tables
+        of a long run that another process is still extending.
     **overrides
         Fields of the preset to change: ``protocols``, ``folds``, ``seeds``,
         ``max_train``, ``epochs``, ``batch_size``, ``n_folds``, ``model_params``.
@@ -197,10 +201,16 @@ def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=Non
 
     store = ResultsStore(out_dir)
     done = store.rows()
+    if max_jobs is not None and (isinstance(max_jobs, bool) or int(max_jobs) != max_jobs
+                                 or max_jobs < 0):
+        raise ValueError(f"max_jobs must be a whole number >= 0 or None, got {max_jobs!r}.")
     pending = [job for job in planned if job.key not in done]
     if order == "model":
         rank = {label: i for i, label in enumerate(dict.fromkeys(j.model for j in planned))}
         pending.sort(key=lambda job: rank[job.model])  # stable: splits stay in plan order
+    n_finished = len(planned) - len(pending)
+    if max_jobs is not None:
+        pending = pending[:max_jobs]
     splits = {}
     tasks = []
     for job in pending:
@@ -244,11 +254,12 @@ def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=Non
                              "interrupted": interrupted})
         meta["sessions"] = sessions
         meta["wall_seconds"] = sum(s["wall_seconds"] for s in sessions) if sessions else None
-        meta["n_run"], meta["n_resumed"] = n_run, len(planned) - len(pending)
+        meta["n_run"], meta["n_resumed"] = n_run, n_finished
         meta["complete"] = len(rows) == len(planned)
+        meta["n_planned"], meta["n_finished"] = len(planned), len(rows)
         return rows, write_results(out_dir, rows, meta)
 
-    bar = tqdm(total=len(planned), initial=len(planned) - len(pending), desc="benchmark",
+    bar = tqdm(total=len(planned), initial=n_finished, desc="benchmark",
                unit="job", disable=not progress, dynamic_ncols=True)
     n_run = 0
     try:
@@ -274,4 +285,4 @@ def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=Non
     figures = write_plots(out_dir, rows, store) if plots else []
     return BenchmarkResult(rows=rows, markdown=render_markdown(
         {"meta": meta, "rows": rows}), paths=paths, figures=figures, n_run=n_run,
-        n_skipped=len(planned) - len(pending), wall_seconds=meta["wall_seconds"])
+        n_skipped=n_finished, wall_seconds=meta["wall_seconds"])
