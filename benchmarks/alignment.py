@@ -11,7 +11,7 @@ The quick budget (seed 0, 3,000 training beats, 4 epochs) for BeatGAN and neares
 neighbours, alone and in context, plus the context alone, in three set-ups that differ only
 in where the windows are cut:
 
-- ``results/quick`` and ``results/transfer`` (the benchmark's own runs): MIT-BIH at its
+- ``results/quick`` and ``results/qtdb_transfer`` (the benchmark's own runs): MIT-BIH at its
   annotations (the published protocol), the QT Database on the R peak (``load_qtdb``'s
   default);
 - ``--windows marks`` -> ``results/transfer_unaligned``: the QT Database at its marks too
@@ -76,7 +76,7 @@ def mark_offsets(folder, records) -> dict:
 #: The three set-ups: (MIT-BIH windows, QT Database windows) -> results folders.
 SETUPS = {
     ("marks", "marks"): ["results/transfer_unaligned"],
-    ("marks", "peak"): ["results/quick", "results/transfer"],
+    ("marks", "peak"): ["results/quick", "results/qtdb_transfer"],
     ("peak", "peak"): ["results/aligned_quick"],
 }
 
