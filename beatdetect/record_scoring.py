@@ -171,8 +171,8 @@ def score_record(path, detector, *, leads=None, annotation="atr",
         Shift the record's annotations by their median distance to its R peaks
         (:func:`~beatdetect.datasets.align_to_r_peaks`), or (None) cut at the annotations.
         Databases place their marks differently (the European ST-T Database 44 ms before
-        the R peak); centred on the R peak, a model trained on MIT-BIH ranked the QT
-        Database's beats at 0.84 AUC instead of 0.65 (``docs/transfer.md``).
+        the R peak); centred, BeatGAN trained on MIT-BIH ranked the QT Database's beats at
+        0.89 AUC instead of 0.65 (seed 0, quick budget, ``docs/transfer.md``).
 
     Returns
     -------

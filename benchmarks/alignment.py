@@ -138,6 +138,43 @@ def by_source(folder, transfer_home) -> str:
     return "\n".join(lines)
 
 
+def knn_by_alignment(data_home, transfer_home) -> dict:
+    """Nearest neighbours (seed 0's 3,000 DS1 training beats) on the QT Database with the
+    windows at the marks, each mark on its own R peak (``per="beat"``), and each
+    recording's marks shifted together (``per="recording"``, what ``align="peak"`` does):
+    AUC overall and per source database."""
+    from beatdetect.baselines import make_detector
+    from beatdetect.benchmark.protocols import split_indices, subsample_train
+    from beatdetect.datasets import align_to_r_peaks, beats_from_signal
+    from beatdetect.metrics import anomaly_roc_auc
+
+    mitbih = load_mitbih(data_home, verbose=False)
+    train, _ = split_indices(mitbih, "inter")
+    detector = make_detector("knn").fit(mitbih.X[subsample_train(train, 3000, seed=0)])
+    modes = {"marks": [], "beat": [], "recording": []}
+    for record in QTDB_TRANSFER_RECORDS:
+        path = Path(transfer_home) / "qtdb" / record
+        rec = read_record(path, choose_leads(read_lead_names(path)))
+        beat = is_beat(np.asarray(rec.ann_symbol))
+        marks, symbols = rec.ann_sample[beat], np.asarray(rec.ann_symbol)[beat]
+        filtered = bandpass_filter(rec.signal, rec.fs, (3.0, 45.0))
+        for mode in modes:
+            positions = marks if mode == "marks" else align_to_r_peaks(filtered, rec.fs, marks,
+                                                                       per=mode)
+            beats = beats_from_signal(rec.signal, rec.fs, r_peaks=positions, symbols=symbols)
+            modes[mode].append((beats.X, beats.y, QTDB_SOURCES[record]))
+    out = {}
+    for mode, parts in modes.items():
+        X = np.concatenate([p[0] for p in parts])
+        y = np.concatenate([p[1] for p in parts])
+        source = np.concatenate([np.full(len(p[1]), p[2]) for p in parts])
+        scores = detector.score_samples(X)
+        out[mode] = {"auc": anomaly_roc_auc(y, scores), **{
+            name: anomaly_roc_auc(y[source == name], scores[source == name])
+            for name in ("edb", "ltdb", "stdb")}}
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-home", default=None, help="folder holding mitdb/")
@@ -149,6 +186,9 @@ def main(argv=None):
                         help="print the AUCs of the three set-ups side by side")
     parser.add_argument("--by-source", metavar="DIR",
                         help="AUC per source database of a transfer run's folder")
+    parser.add_argument("--knn-modes", action="store_true",
+                        help="nearest neighbours with the marks, per-beat and per-recording "
+                             "alignment; writes results/transfer_unaligned/knn_alignment.json")
     parser.add_argument("--offsets", action="store_true",
                         help="print the mark-to-R-peak offsets per database and stop")
     args = parser.parse_args(argv)
@@ -161,6 +201,12 @@ def main(argv=None):
         return
     if args.compare:
         print(compare())
+        return
+    if args.knn_modes:
+        result = knn_by_alignment(args.data_home, args.transfer_home)
+        Path("results/transfer_unaligned/knn_alignment.json").write_text(
+            json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        print(json.dumps(result, indent=1))
         return
     if args.by_source:
         print(by_source(args.by_source, args.transfer_home))
