@@ -449,7 +449,8 @@ def cmd_fit(args) -> int:
         train = datasets.training_beats(
             records=args.records, record_dir=args.record_dir, data_home=args.data_home,
             cache_dir=args.cache_dir, leads=args.leads, download=not args.no_download,
-            max_beats=args.max_beats, random_state=args.seed, verbose=not args.quiet)
+            max_beats=args.max_beats, random_state=args.seed, verbose=not args.quiet,
+            align=None if args.align == "marks" else "peak")
     names = train.records
     _note(args, f"Training on {len(train.X):,} normal beats of {len(names)} record(s) "
                 f"({', '.join(names[:8])}{'...' if len(names) > 8 else ''})"
@@ -689,6 +690,14 @@ def _note(args, text: str) -> None:
         print(text, file=sys.stderr)
 
 
+def _add_align_flag(parser) -> None:
+    """``--align``: fit and score cut their windows the same way, on the R peak by default."""
+    parser.add_argument("--align", choices=("peak", "marks"), default="peak",
+                        help="shift each record's beat marks onto its R peaks before cutting "
+                             "the windows (default: databases place their marks "
+                             "differently), or cut at the marks as annotated")
+
+
 def _add_data_flags(parser, *, download=True) -> None:
     parser.add_argument("--data-home", metavar="DIR",
                         help="folder holding mitdb/ (default: $BEATDETECT_DATA, then "
@@ -811,6 +820,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="train on a seeded subsample of N beats (seeded by --seed)")
     fit.add_argument("--leads", nargs="+", metavar="LEAD",
                      help="leads to use (default: MLII when present, else the first lead)")
+    _add_align_flag(fit)
     _add_data_flags(fit)
     fit.add_argument("--quiet", action="store_true",
                      help="no progress bars, epoch lines or notes on stderr")
@@ -836,10 +846,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="default: <record>_scores.png")
     score.add_argument("--leads", nargs="+", metavar="LEAD",
                        help="leads to use (default: MLII when present, else the first ones)")
-    score.add_argument("--align", choices=("peak", "marks"), default="peak",
-                       help="centre each beat window on the R peak near its annotation "
-                            "(default: databases place their marks differently), or at the "
-                            "annotation mark itself")
+    _add_align_flag(score)
     score.add_argument("--duration", type=_positive_float, default=10.0, metavar="S",
                        help="seconds of ECG strip in the PNG (default: 10)")
     score.add_argument("--contamination", type=_fraction, metavar="FRACTION",

@@ -63,7 +63,7 @@ def choose_leads(available, n_leads=1, requested=None) -> list[str]:
 
 def training_beats(*, records=None, record_dir=None, data_home=None, cache_dir=None,
                    leads=None, download=False, max_beats=None, random_state=None,
-                   verbose=True) -> Bunch:
+                   align="peak", verbose=True) -> Bunch:
     """Normal beats of MIT-BIH records, or of every WFDB record in a folder, with context.
 
     Annotated records give their normal (AAMI N) beats; unannotated ones every beat found
@@ -89,6 +89,11 @@ def training_beats(*, records=None, record_dir=None, data_home=None, cache_dir=N
         Keep a seeded random subsample of this many beats (in their original order).
     random_state : int, numpy Generator or None, default=None
         Seed of that subsample (:func:`numpy.random.default_rng`).
+    align : {"peak", None}, default="peak"
+        Shift each recording's beat marks onto its R peaks before cutting
+        (:func:`~beatdetect.datasets.align_to_r_peaks`), as
+        :func:`~beatdetect.record_scoring.score_record` does by default, so a model is
+        trained on the windows it will score; None cuts at the marks.
     verbose : bool, default=True
         Progress bars while loading MIT-BIH.
 
@@ -125,12 +130,13 @@ def training_beats(*, records=None, record_dir=None, data_home=None, cache_dir=N
         raise ValueError(f"max_beats must be a positive integer or None, got {max_beats!r}.")
     if records is not None:
         data = load_mitbih(data_home, records=records, leads=leads or DEFAULT_LEADS,
-                           cache_dir=cache_dir, download=download, verbose=verbose)
+                           cache_dir=cache_dir, download=download, align=align,
+                           verbose=verbose)
         normal = data.y == 1
         X, record, rr, names = data.X[normal], data.record[normal], data.rr[normal], \
             [str(r) for r in data.records]
     else:
-        X, record, rr, names = _folder_beats(Path(record_dir), leads)
+        X, record, rr, names = _folder_beats(Path(record_dir), leads, align)
     if max_beats is not None and max_beats < len(X):
         keep = np.sort(np.random.default_rng(random_state).choice(len(X), int(max_beats),
                                                                    replace=False))
@@ -138,7 +144,7 @@ def training_beats(*, records=None, record_dir=None, data_home=None, cache_dir=N
     return Bunch(X=X, record=record, rr=rr, records=names)
 
 
-def _folder_beats(folder: Path, leads):
+def _folder_beats(folder: Path, leads, align):
     """X, record, rr and names of the (normal) beats of every WFDB record in ``folder``."""
     if not folder.is_dir():
         raise FileNotFoundError(f"No folder {folder}.")
@@ -149,7 +155,7 @@ def _folder_beats(folder: Path, leads):
     for header in headers:
         path = header.with_suffix("")
         beats = beats_from_record(path, leads=choose_leads(read_lead_names(path),
-                                                           requested=leads))
+                                                           requested=leads), align=align)
         keep = slice(None) if beats.y is None else beats.y == 1
         chunks.append((beats.X[keep], beats.record[keep], beats.rr[keep], path.name))
     X, record, rr, names = zip(*chunks)

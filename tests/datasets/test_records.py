@@ -38,7 +38,8 @@ def test_training_beats_from_a_missing_or_empty_folder(tmp_path):
 
 @pytest.mark.realdata
 def test_training_beats_of_mitbih_records_keep_their_context(data_home):
-    data = load_mitbih(data_home, records=["100", "119"], verbose=False)
+    # Training beats are cut as scoring cuts them: each record's marks on its R peaks.
+    data = load_mitbih(data_home, records=["100", "119"], align="peak", verbose=False)
     train = training_beats(records=["100", "119"], data_home=data_home, verbose=False)
     normal = data.y == 1
     np.testing.assert_array_equal(train.X, data.X[normal])
@@ -68,3 +69,17 @@ def test_training_beats_of_a_folder_annotated_or_not(copy_record):
     assert train.record.tolist() == ["100"] * n100 + ["101"] * n101
     np.testing.assert_array_equal(train.rr[n100:], annotated.rr[annotated.y == 1])
     np.testing.assert_array_equal(train.X[:n100], detected.X)
+
+
+def test_training_beats_shift_a_folders_marks_onto_the_r_peaks_unless_told_not_to(tmp_path):
+    """Training and scoring cut the same windows: by default each record's marks move onto
+    its R peaks, as score_record does; align=None keeps them."""
+    from .test_qtdb import _write_record
+
+    _write_record(tmp_path, "early", ["ECG1", "ECG2"], ["N"] * 20, offset=11)
+    aligned = training_beats(record_dir=tmp_path)
+    at_marks = training_beats(record_dir=tmp_path, align=None)
+    assert len(aligned.X) == len(at_marks.X) == 20
+    assert np.abs(aligned.X - at_marks.X).max() > 0.5
+    # The synthetic R waves are one shape: centred, every window is the same beat.
+    np.testing.assert_allclose(aligned.X, aligned.X[:1].repeat(20, axis=0), atol=1e-5)
