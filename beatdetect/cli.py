@@ -94,6 +94,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
 def _max_train(text: str):
     return None if text.lower() in {"all", "none"} else _positive_int(text)
 
@@ -281,6 +291,7 @@ def cmd_benchmark(args) -> int:
             records=args.records, cache_dir=args.cache_dir, download=not args.no_download,
             n_jobs=args.n_jobs, scheduler=args.scheduler, plots=not args.no_plots,
             progress=not args.quiet, order=args.order, transfer_home=args.transfer_home,
+            max_jobs=args.max_jobs,
         )
     print(result.markdown)
     resumed = f", {result.n_skipped} resumed from earlier runs" if result.n_skipped else ""
@@ -770,6 +781,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run every model of a split before the next split (default), "
                             "or one model on every split before the next model, so that an "
                             "interrupted long run leaves whole rows")
+    bench.add_argument("--max-jobs", type=_non_negative_int, metavar="N",
+                       help="run at most N of the pending jobs; 0 runs none and writes the "
+                            "results files of the finished ones (e.g. of a long run that "
+                            "another process is extending)")
     bench.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     bench.add_argument("--quiet", action="store_true", help="no progress bars or notes")
     bench.set_defaults(func=cmd_benchmark)

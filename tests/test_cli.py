@@ -712,3 +712,18 @@ def test_score_centres_windows_on_the_r_peak_unless_told_marks(capsys, tmp_path,
     # Record 100's annotations sit on the R peak: one shift for the record, a sample at most.
     assert len(set((times[0] - times[1]).tolist())) == 1
     assert np.abs(times[0] - times[1]).max() <= 1
+
+
+def test_benchmark_max_jobs_zero_renders_the_finished_jobs_and_runs_none(capsys, tmp_path,
+                                                                         data_home):
+    out = tmp_path / "out"
+    common = ["benchmark", "--model", "knn", "--model", "template", "--records", "100", "101",
+              "103", "105", "--data-home", data_home, "--cache-dir", tmp_path / "cache",
+              "--protocol", "intra", "--out", out, "--no-plots", "--quiet"]
+    code, _, _ = run(capsys, *common, "--max-jobs", "1")
+    assert code == 0 and len((out / "results.jsonl").read_text().splitlines()) == 1
+    code, stdout, _ = run(capsys, *common, "--max-jobs", "0")
+    assert code == 0 and len((out / "results.jsonl").read_text().splitlines()) == 1
+    assert "**Partial: 1 of 2 planned jobs finished**" in stdout
+    code, _, err = run(capsys, *common, "--max-jobs", "-1")
+    assert code == 2 and "expected a whole number >= 0" in err
