@@ -821,3 +821,18 @@ def test_max_jobs_runs_that_many_and_zero_only_writes_the_finished_ones(syntheti
     assert "**Partial: 3 of 4 planned jobs finished**" in report.markdown
     with pytest.raises(ValueError, match="max_jobs must be a whole number"):
         run_benchmark(out, "quick", max_jobs=-1, **kwargs)
+
+
+def test_combined_databases_keep_only_per_beat_arrays_that_line_up():
+    from sklearn.utils import Bunch
+
+    def beats(n, record, **extra):
+        return Bunch(X=np.zeros((n, 1, 8)), y=np.ones(n, int), aami=np.full(n, "N"),
+                     record=np.full(n, record), rr=np.ones((n, 3)), sample=np.arange(n),
+                     fs=360.0, **extra)
+
+    both = combine_databases({"mitdb": beats(3, "100", symbol=np.full(3, "N")),
+                              "qtdb": beats(2, "sel301")})  # the second has no symbols
+    assert "symbol" not in both and both.fs == 360.0
+    assert all(len(both[k]) == 5 for k in ("X", "y", "aami", "record", "rr", "sample"))
+    assert both.records == ["100", "sel301"]

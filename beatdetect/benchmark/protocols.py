@@ -28,6 +28,8 @@ from ..exceptions import DataNotFoundError
 
 __all__ = ["combine_databases", "data_fingerprint", "load_benchmark_data", "split_indices"]
 
+#: Arrays with one entry per beat, joined by :func:`combine_databases`.
+PER_BEAT_KEYS = ("X", "y", "aami", "symbol", "record", "rr", "sample")
 #: The shuffle of the normal beats into folds is part of the protocol, not of the seed.
 FOLD_SHUFFLE_SEED = 0
 
@@ -108,8 +110,10 @@ def combine_databases(parts) -> Bunch:
     Parameters
     ----------
     parts : mapping of str to Bunch
-        Beats of each database (``X``, ``y``, ``aami``, ``record``, ``rr``, ``sample``),
-        the training database first; its metadata (``fs``, ``params``...) is kept.
+        Beats of each database (``X``, ``y``, ``record``, ``rr`` and, when every part has
+        them, ``aami``, ``symbol``, ``sample``), the training database first; its metadata
+        (``fs``, ``params``...) is kept. :func:`split_indices` trains and tests its MIT-BIH
+        protocols on the part named ``"mitdb"``.
 
     Examples
     --------
@@ -125,8 +129,11 @@ def combine_databases(parts) -> Bunch:
     parts = dict(parts)
     first = next(iter(parts.values()))
     combined = Bunch(**first)
-    for key in ("X", "y", "aami", "record", "rr", "sample"):
-        combined[key] = np.concatenate([np.asarray(part[key]) for part in parts.values()])
+    for key in PER_BEAT_KEYS:
+        if all(key in part for part in parts.values()):
+            combined[key] = np.concatenate([np.asarray(part[key]) for part in parts.values()])
+        else:  # a per-beat array of one database only would no longer line up with X
+            combined.pop(key, None)
     records = np.concatenate([np.asarray(part.record) for part in parts.values()])
     if len(np.unique(records)) != sum(len(np.unique(p.record)) for p in parts.values()):
         raise ValueError("Two databases share a record name: the context needs them apart.")
