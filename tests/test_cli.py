@@ -727,3 +727,21 @@ def test_benchmark_max_jobs_zero_renders_the_finished_jobs_and_runs_none(capsys,
     assert "**Partial: 1 of 2 planned jobs finished**" in stdout
     code, _, err = run(capsys, *common, "--max-jobs", "-1")
     assert code == 2 and "expected a whole number >= 0" in err
+
+
+def test_fit_cuts_its_training_windows_as_score_does(capsys, tmp_path, monkeypatch):
+    """fit and score share --align: on the R peak by default, at the marks when asked."""
+    import beatdetect.datasets as datasets
+
+    seen = []
+
+    def spy(**kwargs):
+        seen.append(kwargs["align"])
+        raise ValueError("stop before loading")
+
+    monkeypatch.setattr(datasets, "training_beats", spy)
+    for extra in ([], ["--align", "marks"]):
+        code, _, err = run(capsys, "fit", "--records", "100", "--out", tmp_path / "m.safetensors",
+                           "--quiet", *extra)
+        assert code == 1 and "stop before loading" in err
+    assert seen == ["peak", None]
