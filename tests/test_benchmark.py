@@ -851,3 +851,22 @@ def test_alignment_comparison_reads_the_three_committed_set_ups():
     assert "| transfer | knn | 0.6943 | 0.9017 | 0.9026 |" in table
     assert "| intra | knn | – | 0.9422 | 0.9419 |" in table
     assert table in (REPO / "docs" / "transfer.md").read_text(encoding="utf-8")
+
+
+def test_a_committed_journal_without_score_files_resumes_when_scores_are_not_required(
+        synthetic, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    kwargs = _synthetic_kwargs(synthetic, models=["pca", "iforest"], params=None)
+    first = run_benchmark(out, "quick", scores_required=False, **kwargs)
+    for path in (out / "scores").glob("*.npz"):  # a fresh clone: the journal, no scores
+        path.unlink()
+
+    def forbidden(*args):
+        raise AssertionError("a finished job ran again")
+
+    monkeypatch.setattr(jobs_module, "fit_and_score", forbidden)
+    again = run_benchmark(out, "quick", scores_required=False, **kwargs)
+    assert again.n_run == 0 and _metrics(again.rows) == _metrics(first.rows)
+    # By default (issue 21, D11) a missing scores file still makes the job run again.
+    with pytest.warns(UserWarning, match="has no scores file"):
+        assert ResultsStore(out).rows() == {}

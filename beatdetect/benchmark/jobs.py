@@ -257,13 +257,19 @@ class ResultsStore:
     ----------
     out_dir : path-like
         The benchmark's output folder (created when needed).
+    scores_required : bool, default=True
+        Whether a finished job needs its scores file. False for long runs whose journal is
+        committed without the (large) score files: a row with every metric is then
+        finished even on a machine that never had its scores, and only its figures are
+        missing.
     """
 
     JOURNAL = "results.jsonl"
     SCORES = "scores"
 
-    def __init__(self, out_dir):
+    def __init__(self, out_dir, *, scores_required=True):
         self.out_dir = Path(out_dir)
+        self.scores_required = bool(scores_required)
         self.journal = self.out_dir / self.JOURNAL
         self.scores_dir = self.out_dir / self.SCORES
         self._checked: dict[str, tuple] = {}  # key -> (mtime, size) of its checked scores
@@ -273,7 +279,8 @@ class ResultsStore:
 
         Every row goes through :func:`~beatdetect.benchmark.files.check_row` and its scores
         file through :func:`~beatdetect.benchmark.files.check_scores_file`. A row without a
-        metric, or whose scores file is missing, is not a finished job: it is left out (so
+        metric, or whose scores file is missing (unless ``scores_required`` is False), is not
+        a finished job: it is left out (so
         the job runs again on resume) with a warning naming the line, never a silent gap in
         the tables.
 
@@ -316,6 +323,10 @@ class ResultsStore:
             problem = (f"has no {', '.join(missing)}" if missing else None)
             path = self.scores_path(row["key"])
             if problem is None and not path.is_file():
+                if not self.scores_required:
+                    rows[row["key"]] = row
+                    gaps.pop(row["key"], None)
+                    continue
                 problem = f"has no scores file ({path.name} is missing)"
             if problem is not None:
                 rows.pop(row["key"], None)

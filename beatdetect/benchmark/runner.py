@@ -93,7 +93,8 @@ def _previous_sessions(out_dir: Path) -> list[dict]:
 def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=None,
                   data_home=None, records=None, cache_dir=None, download=True, n_jobs=1,
                   scheduler=None, plots=True, progress=True, order="split",
-                  transfer_home=None, max_jobs=None, **overrides) -> BenchmarkResult:
+                  transfer_home=None, max_jobs=None, scores_required=True,
+                  **overrides) -> BenchmarkResult:
     """Benchmark detectors on MIT-BIH under BeatGAN's and de Chazal's protocols.
 
     Every (protocol, fold, seed, model) is a job: fit the detector on normal training beats
@@ -154,6 +155,10 @@ def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=Non
         Run at most this many of the pending jobs; ``0`` runs none and only writes the
         results files of the finished ones (marked incomplete), e.g. to render the tables
         of a long run that another process is still extending.
+    scores_required : bool, default=True
+        False counts a journal row with every metric as finished without its scores file
+        (:class:`~beatdetect.benchmark.ResultsStore`): for long runs whose journal is
+        committed and whose score files are not.
     **overrides
         Fields of the preset to change: ``protocols``, ``folds``, ``seeds``,
         ``max_train``, ``epochs``, ``batch_size``, ``n_folds``, ``model_params``.
@@ -199,7 +204,7 @@ def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=Non
     labels = np.asarray(data.y if labels is None else labels)
     planned = plan_jobs(preset, models, params, data_id=data_fingerprint(data))
 
-    store = ResultsStore(out_dir)
+    store = ResultsStore(out_dir, scores_required=scores_required)
     done = store.rows()
     if max_jobs is not None and (isinstance(max_jobs, bool) or int(max_jobs) != max_jobs
                                  or max_jobs < 0):
