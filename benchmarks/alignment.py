@@ -40,6 +40,7 @@ from beatdetect.benchmark.protocols import combine_databases
 from beatdetect.datasets import (
     QTDB_SOURCES,
     QTDB_TRANSFER_RECORDS,
+    align_to_r_peaks,
     bandpass_filter,
     choose_leads,
     is_beat,
@@ -48,10 +49,9 @@ from beatdetect.datasets import (
     read_lead_names,
     read_record,
 )
+from beatdetect.datasets.detection import ALIGN_RADIUS_SECONDS
 
 MODELS = ["sibeatgan", "knn", "sibeatgan+context", "knn+context", "template", "rhythm"]
-#: Half-width of the search for the largest deflection around each mark, in seconds.
-SEARCH_SECONDS = 0.075
 
 
 def mark_offsets(folder, records) -> dict:
@@ -61,11 +61,12 @@ def mark_offsets(folder, records) -> dict:
     for record in records:
         path = Path(folder) / record
         rec = read_record(path, choose_leads(read_lead_names(path)))
-        x = np.abs(bandpass_filter(rec.signal, rec.fs, (3.0, 45.0))[:, 0])
-        half = int(round(SEARCH_SECONDS * rec.fs))
+        filtered = bandpass_filter(rec.signal, rec.fs, (3.0, 45.0))
+        half = int(round(ALIGN_RADIUS_SECONDS * rec.fs))
         marks = rec.ann_sample[is_beat(np.asarray(rec.ann_symbol))]
-        marks = marks[(marks >= half) & (marks < len(x) - half)]
-        offsets = [(np.argmax(x[m - half:m + half + 1]) - half) / rec.fs * 1000 for m in marks]
+        marks = marks[(marks >= half) & (marks < len(filtered) - half)]
+        peaks = align_to_r_peaks(filtered, rec.fs, marks, per="beat")
+        offsets = ((peaks - marks) / rec.fs * 1000).tolist()
         source = QTDB_SOURCES.get(record, "mitdb")
         per_source.setdefault(source, []).extend(offsets)
     return {source: {"beats": len(o), "median_ms": float(np.median(o)),
@@ -145,7 +146,7 @@ def knn_by_alignment(data_home, transfer_home) -> dict:
     AUC overall and per source database."""
     from beatdetect.baselines import make_detector
     from beatdetect.benchmark.protocols import split_indices, subsample_train
-    from beatdetect.datasets import align_to_r_peaks, beats_from_signal
+    from beatdetect.datasets import beats_from_signal
     from beatdetect.metrics import anomaly_roc_auc
 
     mitbih = load_mitbih(data_home, verbose=False)
