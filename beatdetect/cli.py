@@ -291,7 +291,7 @@ def cmd_benchmark(args) -> int:
             records=args.records, cache_dir=args.cache_dir, download=not args.no_download,
             n_jobs=args.n_jobs, scheduler=args.scheduler, plots=not args.no_plots,
             progress=not args.quiet, order=args.order, transfer_home=args.transfer_home,
-            max_jobs=args.max_jobs,
+            max_jobs=args.max_jobs, checkpoint_dir=args.checkpoint_dir,
         )
     print(result.markdown)
     resumed = f", {result.n_skipped} resumed from earlier runs" if result.n_skipped else ""
@@ -785,6 +785,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run at most N of the pending jobs; 0 runs none and writes the "
                             "results files of the finished ones (e.g. of a long run that "
                             "another process is extending)")
+    bench.add_argument("--checkpoint-dir", type=Path, metavar="DIR",
+                       help="write a training checkpoint of each BeatGAN job here after "
+                            "every epoch, so a run stopped mid-fit resumes that job after "
+                            "its last finished epoch (keep it outside git)")
     bench.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     bench.add_argument("--quiet", action="store_true", help="no progress bars or notes")
     bench.set_defaults(func=cmd_benchmark)

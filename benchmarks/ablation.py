@@ -16,13 +16,16 @@ and seed before the next), so an interrupted run leaves paired rows. Every finis
 across sessions. ``--plan`` prints the jobs and the CPU time they need at the measured
 throughput, and runs nothing; ``--report`` writes ``results.json``/``.md`` of the jobs
 finished so far (marked incomplete), also while another process runs the rest, and runs
-nothing.
+nothing. Each job writes a training checkpoint after every epoch (``--checkpoint-dir``,
+outside git), so a job cut off with its session resumes after its last finished epoch, bit
+for bit, when the command is run again on the same machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from beatdetect.benchmark import Preset, get_preset, run_benchmark
 from beatdetect.gan.persistence import params_from_data
@@ -35,6 +38,9 @@ PARAMS = {
     "contrastive": {"contrastive": True},
     "both": {"distill": True, "contrastive": True},
 }
+#: Where the jobs' per-epoch checkpoints go (a job runs close to an hour; the checkpoint
+#: lets a stopped session's job continue in the next one on the same machine).
+DEFAULT_CHECKPOINTS = Path.home() / ".cache" / "beatdetect" / "checkpoints" / "ablation"
 #: Training beats of each protocol at full scale (MIT-BIH, this project's loader).
 TRAIN_BEATS = {"intra": 72_064, "inter": 45_843}
 #: Cost of each variant relative to plain BeatGAN, per training beat, as measured by
@@ -123,6 +129,9 @@ def main(argv=None):
                         "chosen from the learning curves' validation loss), e.g. "
                         "'{\"lr\": 2e-4, \"early_stopping\": true}'")
     parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--checkpoint-dir", default=str(DEFAULT_CHECKPOINTS),
+                        help="per-epoch training checkpoints, outside git: a job stopped "
+                        "mid-fit resumes after its last epoch (default: %(default)s)")
     parser.add_argument("--plan", action="store_true",
                         help="print the jobs' CPU time and stop")
     parser.add_argument("--report", action="store_true",
@@ -145,7 +154,7 @@ def main(argv=None):
         data_home=args.data_home, n_jobs=args.n_jobs, order="split", plots=False,
         max_jobs=0 if args.report else None,
         # The journal is committed, the score files are not: its rows are the record.
-        scores_required=False,
+        scores_required=False, checkpoint_dir=args.checkpoint_dir,
     )
     print(result.markdown)
 

@@ -237,6 +237,43 @@ def test_interrupted_run_resumes_from_finished_jobs(synthetic, tmp_path, monkeyp
     assert changed.n_run == 6  # another budget is another set of jobs
 
 
+def test_a_job_stopped_mid_fit_resumes_from_its_checkpoint(synthetic, tmp_path, monkeypatch):
+    from beatdetect.gan.checkpoint import EpochCheckpoint
+
+    kwargs = _synthetic_kwargs(synthetic, models=["sibeatgan"], folds=(0,), epochs=3)
+    full = run_benchmark(tmp_path / "full", "quick", **kwargs)
+    real_save, saves = EpochCheckpoint.save, []
+
+    def save_then_stop(self, state):  # the session ends right after epoch 2's checkpoint
+        real_save(self, state)
+        saves.append(self.path)
+        if len(saves) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(EpochCheckpoint, "save", save_then_stop)
+    checkpoints = tmp_path / "checkpoints"
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmark(tmp_path / "run", "quick", checkpoint_dir=checkpoints, **kwargs)
+    assert [p.name for p in checkpoints.iterdir()] == [saves[0].name]
+    monkeypatch.setattr(EpochCheckpoint, "save", real_save)
+    resumed = run_benchmark(tmp_path / "run", "quick", checkpoint_dir=checkpoints, **kwargs)
+
+    assert resumed.n_run == 1 and resumed.rows[0]["resumed_epochs"] == 2
+    assert full.rows[0]["resumed_epochs"] == 0
+    assert _metrics(resumed.rows) == _metrics(full.rows)
+    assert resumed.rows[0]["key"] == full.rows[0]["key"], "the folder is not part of the key"
+    assert not list(checkpoints.iterdir())
+
+
+def test_the_checkpoint_folder_reaches_the_detector_inside_a_context_wrapper(tmp_path):
+    from beatdetect.benchmark.jobs import build_detector
+
+    det = build_detector("sibeatgan+context", {}, 0, checkpoint_dir=tmp_path)
+    assert det.detector.checkpoint_dir == str(tmp_path)
+    assert build_detector("knn", {}, 0, checkpoint_dir=tmp_path).get_params().get(
+        "checkpoint_dir") is None  # detectors without epochs are left alone
+
+
 def test_same_seed_same_numbers_other_seed_other_subsample(synthetic, tmp_path):
     kwargs = _synthetic_kwargs(synthetic, models=["iforest"], params=None, folds=(0,))
     a = run_benchmark(tmp_path / "a", "quick", **kwargs)

@@ -245,7 +245,7 @@ def job_row(job, result: dict, labels) -> dict:
         "n_train": result["n_train"], "n_test": result["n_test"],
         "n_anomalous": int(anomaly_indicator(labels).sum()),
         "n_iter": result.get("n_iter"), "precision": result.get("precision"),
-        "offset": result.get("offset"),
+        "offset": result.get("offset"), "resumed_epochs": result.get("resumed_epochs"),
     })
     row = {k: _clean(v) for k, v in row.items()}
     if result.get("history") is not None:  # per-epoch losses: JSON only, not the CSV

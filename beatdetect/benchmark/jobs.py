@@ -177,20 +177,28 @@ def _parse_models(models) -> list[tuple[str, str]]:
     return specs
 
 
-def build_detector(detector: str, params: dict, seed: int, verbose: int | None = None):
+def _set_everywhere(det, name: str, value) -> None:
+    """Set parameter ``name`` of ``det`` and of every detector it wraps (``detector__name``)."""
+    det.set_params(**{key: value for key in det.get_params()
+                      if key == name or key.endswith(f"__{name}")})
+
+
+def build_detector(detector: str, params: dict, seed: int, verbose: int | None = None,
+                   checkpoint_dir=None):
     """The unfitted detector of a job, seeded with ``seed``.
 
     Every ``random_state`` it has is set, the wrapped detector's of a ``+context`` name
     (``detector__random_state``) included. ``verbose`` (when given and the detector has
-    one) only changes what it prints, so it is not part of the job's parameters or key.
+    one) only changes what it prints, and ``checkpoint_dir`` (when given and the detector
+    trains in epochs) only where an interrupted fit resumes from, so neither is part of the
+    job's parameters or key.
     """
     det = _make_detector(detector, **params)
-    names = det.get_params()
-    det.set_params(**{name: seed for name in names
-                      if name == "random_state" or name.endswith("__random_state")})
+    _set_everywhere(det, "random_state", seed)
     if verbose is not None:
-        det.set_params(**{name: verbose for name in names
-                          if name == "verbose" or name.endswith("__verbose")})
+        _set_everywhere(det, "verbose", verbose)
+    if checkpoint_dir is not None:
+        _set_everywhere(det, "checkpoint_dir", str(checkpoint_dir))
     return det
 
 
@@ -201,7 +209,8 @@ def _takes_context(detector: str) -> bool:
 
 
 def fit_and_score(detector: str, params: dict, seed: int, X, train_idx, test_idx,
-                  groups=None, rr=None, verbose: int | None = None) -> dict:
+                  groups=None, rr=None, verbose: int | None = None,
+                  checkpoint_dir=None) -> dict:
     """Fit a detector on ``X[train_idx]`` and score ``X[test_idx]``: one benchmark job.
 
     Receives no labels. Runs on a local process or a Dask worker; the caller limits threads.
@@ -210,6 +219,9 @@ def fit_and_score(detector: str, params: dict, seed: int, X, train_idx, test_idx
     ``template``, ``rhythm``), never to a detector of beats alone (the published protocol,
     which sees the beat window only). ``verbose`` sets the detector's own progress output
     (e.g. 2: a bar with an ETA inside each epoch), without changing its result.
+    ``checkpoint_dir`` is the folder of per-epoch checkpoints of detectors that take one
+    (:class:`~beatdetect.SIBeatGANDetector`): a job interrupted mid-fit resumes after its
+    last finished epoch, with the same result.
 
     Returns
     -------
@@ -218,9 +230,11 @@ def fit_and_score(detector: str, params: dict, seed: int, X, train_idx, test_idx
         detector's threshold), ``fit_seconds``, ``score_seconds``, ``n_train``, ``n_test``,
         ``n_iter`` (epochs run, when the detector reports them), ``precision`` (the
         arithmetic it trained in, when it reports it: it changes the scores), ``history``
-        (the detector's per-epoch losses, when it keeps them, for diagnosing a result).
+        (the detector's per-epoch losses, when it keeps them, for diagnosing a result),
+        ``resumed_epochs`` (epochs restored from ``checkpoint_dir``, when the detector
+        takes one; their training time is in ``fit_seconds``).
     """
-    det = build_detector(detector, params, seed, verbose)
+    det = build_detector(detector, params, seed, verbose, checkpoint_dir)
     in_context = _takes_context(detector)
 
     def context(index):
@@ -232,7 +246,8 @@ def fit_and_score(detector: str, params: dict, seed: int, X, train_idx, test_idx
     X_train = np.asarray(X[train_idx])
     start = time.perf_counter()
     det.fit(X_train, **context(train_idx))
-    fit_seconds = time.perf_counter() - start
+    # Epochs restored from a checkpoint trained in an earlier process: counted in.
+    fit_seconds = time.perf_counter() - start + _fitted(det, "resumed_seconds_", 0.0)
     X_test = np.asarray(X[test_idx])
     start = time.perf_counter()
     scores = np.asarray(det.score_samples(X_test, **context(test_idx)), dtype=np.float64)
@@ -247,7 +262,16 @@ def fit_and_score(detector: str, params: dict, seed: int, X, train_idx, test_idx
         "n_iter": getattr(det, "n_iter_", None),
         "precision": getattr(det, "training_precision_", None),
         "history": getattr(det, "history_", None),
+        "resumed_epochs": _fitted(det, "resumed_epochs_", None),
     }
+
+
+def _fitted(det, name: str, default):
+    """Fitted attribute ``name`` of ``det`` or of the detector it wraps, else ``default``."""
+    for obj in (det, getattr(det, "detector_", None)):
+        if obj is not None and hasattr(obj, name):
+            return getattr(obj, name)
+    return default
 
 
 class ResultsStore:

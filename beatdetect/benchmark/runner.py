@@ -94,7 +94,7 @@ def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=Non
                   data_home=None, records=None, cache_dir=None, download=True, n_jobs=1,
                   scheduler=None, plots=True, progress=True, order="split",
                   transfer_home=None, max_jobs=None, scores_required=True,
-                  **overrides) -> BenchmarkResult:
+                  checkpoint_dir=None, **overrides) -> BenchmarkResult:
     """Benchmark detectors on MIT-BIH under BeatGAN's and de Chazal's protocols.
 
     Every (protocol, fold, seed, model) is a job: fit the detector on normal training beats
@@ -159,6 +159,11 @@ def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=Non
         False counts a journal row with every metric as finished without its scores file
         (:class:`~beatdetect.benchmark.ResultsStore`): for long runs whose journal is
         committed and whose score files are not.
+    checkpoint_dir : path-like, optional
+        Folder of per-epoch training checkpoints (``checkpoint_dir`` of
+        :class:`~beatdetect.SIBeatGANDetector`, set on every detector that has one): a job
+        stopped mid-fit with the process resumes after its last finished epoch when the run
+        is started again, with the result it would have had. Not part of the jobs' keys.
     **overrides
         Fields of the preset to change: ``protocols``, ``folds``, ``seeds``,
         ``max_train``, ``epochs``, ``batch_size``, ``n_folds``, ``model_params``.
@@ -229,7 +234,8 @@ def run_benchmark(out_dir, preset="quick", *, models=None, params=None, data=Non
         # (a bar with an ETA inside each epoch) when it runs here, in this process.
         verbose = 2 if (progress and not tasks and n_jobs == 1 and scheduler is None) else None
         tasks.append((job.detector, job.params, job.seed, data.X, train, test,
-                      getattr(data, "record", None), getattr(data, "rr", None), verbose))
+                      getattr(data, "record", None), getattr(data, "rr", None), verbose,
+                      checkpoint_dir))
 
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = {

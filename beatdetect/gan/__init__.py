@@ -6,6 +6,7 @@ One package, one job per module:
 - :mod:`~beatdetect.gan.options`: :class:`Distillation` and :class:`Contrastive`, the
   settings of the ``distill=`` and ``contrastive=`` parameters;
 - :mod:`~beatdetect.gan.training`: the GAN training engine (no scikit-learn);
+- :mod:`~beatdetect.gan.checkpoint`: per-epoch training checkpoints, to resume a fit;
 - :mod:`~beatdetect.gan.terms`: the self-distillation and contrastive loss terms;
 - :mod:`~beatdetect.gan.inference`: chunked, no-grad reconstruction and scoring;
 - :mod:`~beatdetect.gan.persistence`: safetensors model files.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
+import warnings
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -18,11 +20,16 @@ from .._device import DeviceOption, autocast_dtype, resolve_device
 from ..base import BaseBeatDetector
 from ..nn.augment import TimeWarp
 from ..nn.networks import BeatGANConfig, Discriminator, Generator, pad_beats
+from .checkpoint import EpochCheckpoint, fit_fingerprint
 from .inference import INFERENCE_BATCH_SIZE, module_on, reconstruction_errors, reconstructions
 from .options import Contrastive, Distillation
 from .training import GANTrainer, precision_probe
 
 __all__ = ["SIBeatGANDetector"]
+
+#: Parameters that change where or how visibly a fit runs, never its result: left out of
+#: the checkpoint's fingerprint, so a fit resumed on another device or quietly resumes.
+RESULT_NEUTRAL_PARAMS = frozenset({"device", "verbose", "checkpoint_dir"})
 
 
 def _derived_seed(seed: int, stream: int) -> int:
@@ -124,6 +131,14 @@ class SIBeatGANDetector(BaseBeatDetector):
         Where to train and score (checked in ``fit`` with the other parameters). Modules
         return to the CPU after ``fit``, so a fitted detector pickles and unpickles on
         machines without a GPU; scoring on a GPU uses a copy of them.
+    checkpoint_dir : str, path-like or None, default=None
+        Folder for a per-epoch training checkpoint (:mod:`beatdetect.gan.checkpoint`): after
+        every epoch the whole training state is written to one file there, named by the
+        fit's parameters, seed and beats, and a ``fit`` that finds it (the same detector on
+        the same beats after an interruption) continues after its last epoch, bit for bit
+        and in the arithmetic it started in. The file is removed when ``fit`` completes.
+        Needs an int ``random_state`` (another seed is another fit). Only where and how
+        training runs, like ``device``: it does not change the result.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and augmentation. With an int and the same
         number of torch threads, ``fit`` is deterministic on a CPU (same scores bit for
@@ -148,6 +163,11 @@ class SIBeatGANDetector(BaseBeatDetector):
         Epochs run.
     n_discriminator_resets_ : int
         How often the discriminator was re-initialised after its loss collapsed.
+    resumed_epochs_ : int
+        Epochs restored from ``checkpoint_dir`` rather than trained by this ``fit`` (0 when
+        it trained from the start).
+    resumed_seconds_ : float
+        Training time of those restored epochs, in the process that ran them.
     training_precision_ : {"float32", "bfloat16"}
         Arithmetic of the training forward passes (``mixed_precision`` resolved on the
         device that trained).
@@ -207,6 +227,7 @@ class SIBeatGANDetector(BaseBeatDetector):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "mixed_precision": [StrOptions({"auto"}), "boolean"],
         "device": [DeviceOption()],
+        "checkpoint_dir": [str, os.PathLike, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -232,6 +253,7 @@ class SIBeatGANDetector(BaseBeatDetector):
         n_iter_no_change=3,
         mixed_precision="auto",
         device="auto",
+        checkpoint_dir=None,
         random_state=None,
         verbose=0,
     ):
@@ -253,6 +275,7 @@ class SIBeatGANDetector(BaseBeatDetector):
         self.n_iter_no_change = n_iter_no_change
         self.mixed_precision = mixed_precision
         self.device = device
+        self.checkpoint_dir = checkpoint_dir
         self.random_state = random_state
         self.verbose = verbose
 
@@ -357,11 +380,33 @@ class SIBeatGANDetector(BaseBeatDetector):
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         return self._fit_seeded(X, seed, on_epoch_end)
 
+    def _checkpoint(self, X, seed: int) -> EpochCheckpoint | None:
+        """The per-epoch checkpoint of this fit, or None without ``checkpoint_dir``."""
+        if self.checkpoint_dir is None:
+            return None
+        if not isinstance(self.random_state, Integral):
+            warnings.warn(
+                f"checkpoint_dir is set but random_state={self.random_state!r} draws a new "
+                "seed at every fit, so an interrupted fit cannot be resumed: its checkpoint "
+                "file would be left behind. Pass an int random_state.", UserWarning,
+                stacklevel=4)
+        from .persistence import _to_data
+
+        params = {name: _to_data(value) for name, value in self.get_params(deep=False).items()
+                  if name not in RESULT_NEUTRAL_PARAMS}
+        return EpochCheckpoint(self.checkpoint_dir, fit_fingerprint(params, X, seed))
+
     def _fit_seeded(self, X, seed: int, on_epoch_end=None):
         device = resolve_device(self.device)
         cfg = self._config()
-        amp = autocast_dtype(device, self.mixed_precision,
-                             probe=precision_probe(cfg, self.batch_size))
+        checkpoint = self._checkpoint(X, seed)
+        resume = checkpoint.load(map_location=device) if checkpoint is not None else None
+        if resume is not None:  # keep the arithmetic the fit started in
+            saved = resume["trainer"]["amp_dtype"]
+            amp = None if saved is None else getattr(torch, saved.removeprefix("torch."))
+        else:
+            amp = autocast_dtype(device, self.mixed_precision,
+                                 probe=precision_probe(cfg, self.batch_size))
         generator, discriminator = self._build_modules(cfg, seed)
 
         data = pad_beats(torch.from_numpy(X.copy()), cfg.padded_length).to(device)
@@ -383,8 +428,13 @@ class SIBeatGANDetector(BaseBeatDetector):
         self.history_ = trainer.fit(
             data, validation, max_epochs=self.max_epochs,
             n_iter_no_change=self.n_iter_no_change if self.early_stopping else None,
-            verbose=self.verbose, on_epoch_end=on_epoch_end,
+            verbose=self.verbose, on_epoch_end=on_epoch_end, checkpoint=checkpoint,
+            resume=resume,
         )
+        if checkpoint is not None:
+            checkpoint.remove()
+        self.resumed_epochs_ = trainer.resumed_epochs_
+        self.resumed_seconds_ = trainer.resumed_seconds_
         self.n_iter_ = len(self.history_)
         self.n_discriminator_resets_ = trainer.n_discriminator_resets_
         # Recorded because the arithmetic changes the trained weights and so the scores.

@@ -134,7 +134,7 @@ def _is_real(value) -> bool:
 
 def _to_data(value):
     """A parameter value as JSON data: objects as ``{class name: fields}``, tuples as lists."""
-    if isinstance(value, torch.device):
+    if isinstance(value, (torch.device, os.PathLike)):
         return str(value)
     if type(value) in OBJECT_CLASSES.values():
         return {type(value).__name__: {k: _to_data(v) for k, v in

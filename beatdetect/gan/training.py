@@ -35,6 +35,7 @@ from torch import nn
 from .._device import PrecisionProbe
 from ..exceptions import TrainingDivergedError
 from ..nn.networks import BeatGANConfig, Discriminator, Generator, init_weights
+from .checkpoint import EpochCheckpoint
 from .inference import CPU, INFERENCE_BATCH_SIZE, reconstruction_errors
 
 #: Learning-rate schedules of :class:`GANTrainer`.
@@ -257,6 +258,47 @@ class GANTrainer:
         self.optimizer_d_ = torch.optim.Adam(d_params, lr=self.lr, betas=self.betas)
         return self
 
+    def _random_generators(self) -> list[torch.Generator]:
+        """Every generator the fit draws from: the trainer's, then each term's own."""
+        return [self.rng] + [term.rng for term in self.terms
+                             if isinstance(getattr(term, "rng", None), torch.Generator)]
+
+    def state_dict(self) -> dict:
+        """Everything the next step depends on, for :meth:`load_state_dict` to resume.
+
+        Networks, terms, both optimizers, every random generator, the schedule's step, the
+        discriminator-reset count and the autocast dtype (the arithmetic changes the
+        weights, so a resumed fit keeps the one it started in).
+        """
+        return {
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "terms": self.terms.state_dict(),
+            "optimizer_g": self.optimizer_g_.state_dict(),
+            "optimizer_d": self.optimizer_d_.state_dict(),
+            "rng": [g.get_state() for g in self._random_generators()],
+            "step": self.step_,
+            "n_discriminator_resets": self.n_discriminator_resets_,
+            "amp_dtype": None if self.amp_dtype is None else str(self.amp_dtype),
+        }
+
+    def load_state_dict(self, state: dict) -> GANTrainer:
+        """Restore a :meth:`state_dict` of a trainer built with the same modules and terms."""
+        generators = self._random_generators()
+        if len(state["rng"]) != len(generators):
+            raise ValueError(f"The state has {len(state['rng'])} random generators; this "
+                             f"trainer has {len(generators)} (other loss terms?).")
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.terms.load_state_dict(state["terms"])
+        self.optimizer_g_.load_state_dict(state["optimizer_g"])
+        self.optimizer_d_.load_state_dict(state["optimizer_d"])
+        for generator, rng_state in zip(generators, state["rng"]):
+            generator.set_state(rng_state.cpu())
+        self.step_ = int(state["step"])
+        self.n_discriminator_resets_ = int(state["n_discriminator_resets"])
+        return self
+
     def _autocast(self):
         return torch.autocast(
             self.device.type, dtype=self.amp_dtype or torch.float32,
@@ -390,6 +432,8 @@ class GANTrainer:
         tol: float = 0.0,
         verbose: int = 0,
         on_epoch_end: Callable[[GANTrainer, dict], dict | None] | None = None,
+        checkpoint: EpochCheckpoint | None = None,
+        resume: dict | None = None,
     ) -> list[dict]:
         """Train for ``max_epochs`` (or until early stopping); return the history.
 
@@ -400,15 +444,33 @@ class GANTrainer:
         ``on_epoch_end(trainer, record)`` is called after each epoch with the networks in training
         mode; a dict it returns is merged into the epoch's history record (diagnostics such
         as the learning-curve script's test AUC, never used to choose anything here).
+        ``checkpoint`` is saved after every epoch with the trainer's and the loop's state;
+        ``resume`` (such a saved state) continues a fit after its last saved epoch, and
+        ``resumed_epochs_`` / ``resumed_seconds_`` say how many epochs it restored and
+        how long they had trained.
         """
         # The schedule spans this call's steps, also when fit is called again.
         self.total_steps_ = max_epochs * len(self._batch_starts(len(train)))
         self.step_ = 0
         history: list[dict] = []
-        best, best_state, stale = math.inf, None, 0
+        best, best_state, stale, stopped, first = math.inf, None, 0, False, 1
+        self.resumed_epochs_, self.resumed_seconds_ = 0, 0.0
+        if resume is not None:
+            self.load_state_dict(resume["trainer"])
+            history, best, best_state = list(resume["history"]), resume["best"], \
+                resume["best_state"]
+            stale, stopped = resume["stale"], resume["stopped"]
+            first = len(history) + 1
+            self.resumed_epochs_, self.resumed_seconds_ = len(history), resume["seconds"]
         started = time.perf_counter()
         logger = EpochLogger(max_epochs, len(train), verbose)
-        for epoch in range(1, max_epochs + 1):
+        if self.resumed_epochs_:
+            logger.message(f"resuming after epoch {self.resumed_epochs_} from {checkpoint.path}"
+                           if checkpoint is not None else
+                           f"resuming after epoch {self.resumed_epochs_}")
+        for epoch in range(first, max_epochs + 1):
+            if stopped:
+                break
             tic = time.perf_counter()
             with logger.batch_bar(epoch) as bar:
                 record = {"epoch": epoch, **self.train_epoch(train, bar)}
@@ -422,17 +484,23 @@ class GANTrainer:
                 self.discriminator.train()
             history.append(record)
             logger.epoch_end(record, time.perf_counter() - started)
-            if validation is None or n_iter_no_change is None:
-                continue
-            if record["val_rec"] < best - tol:
-                best, stale = record["val_rec"], 0
-                best_state = copy.deepcopy(
-                    (self.generator.state_dict(), self.discriminator.state_dict()))
-            else:
-                stale += 1
-                if stale >= n_iter_no_change:
-                    logger.message(f"early stop after epoch {epoch}: best val_rec {best:.5f}")
-                    break
+            if validation is not None and n_iter_no_change is not None:
+                if record["val_rec"] < best - tol:
+                    best, stale = record["val_rec"], 0
+                    best_state = copy.deepcopy(
+                        (self.generator.state_dict(), self.discriminator.state_dict()))
+                else:
+                    stale += 1
+                    if stale >= n_iter_no_change:
+                        logger.message(f"early stop after epoch {epoch}: best val_rec "
+                                       f"{best:.5f}")
+                        stopped = True
+            if checkpoint is not None:
+                checkpoint.save({
+                    "trainer": self.state_dict(), "history": history, "best": best,
+                    "best_state": best_state, "stale": stale, "stopped": stopped,
+                    "seconds": self.resumed_seconds_ + time.perf_counter() - started,
+                })
         if best_state is not None:
             self.generator.load_state_dict(best_state[0])
             self.discriminator.load_state_dict(best_state[1])

@@ -516,8 +516,10 @@ def test_grid_search_over_a_nested_loss_weight_scores_candidates_differently(bea
 
 
 def test_constructor_fits_on_one_screen():
+    # Issue 19 asked for "about 20 or fewer"; checkpoint_dir (issue 20: fits of an hour
+    # that must survive a session's end) is the 21st. Anything beyond needs a grouping.
     params = SIBeatGANDetector().get_params(deep=False)
-    assert len(params) <= 20
+    assert len(params) <= 21
     assert {"distill", "contrastive", "w_adv", "time_warp"} <= set(params)
 
 

@@ -135,6 +135,13 @@ def test_feature_names_of_a_dataframe_survive_save_and_load(X, tiny_gan, tmp_pat
         loaded.score_samples(renamed)
 
 
+def test_a_checkpoint_folder_given_as_a_path_is_saved_as_its_text(X, tiny_gan, tmp_path):
+    det = SIBeatGANDetector(**tiny_gan, checkpoint_dir=tmp_path / "ckpt").fit(X[:80])
+    loaded = SIBeatGANDetector.load(det.save(tmp_path / "model.safetensors"))
+    assert loaded.checkpoint_dir == str(tmp_path / "ckpt")
+    np.testing.assert_array_equal(loaded.score_samples(X[:20]), det.score_samples(X[:20]))
+
+
 #: The object parameters, every one set.
 OBJECTS = dict(time_warp=TimeWarp(strength=0.2), distill=Distillation(w_kd=2.0),
                contrastive=Contrastive(augment=ECGAugment(noise=0.1, scale=(0.7, 1.3),
