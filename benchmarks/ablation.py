@@ -10,8 +10,9 @@ each scored by its networks only (BeatGAN's reconstruction error: no raw-beat ba
 context), on every training beat of intra-patient fold 0 and of the inter-patient split
 (all DS1 normal beats -> DS2), seeds 0, 1 and 2, at a budget of ``--epochs`` epochs chosen
 beforehand from the label-free validation loss of the learning curves
-(``results/learning_curves``). Jobs run split by split (the four variants of one protocol
-and seed before the next), so an interrupted run leaves paired rows. Every finished job is in
+(``results/learning_curves``), beside nearest neighbours on the raw beats (``knn``, the
+strongest simple detector of beats alone). Jobs run split by split (the four variants and
+knn of one protocol and seed before the next), so an interrupted run leaves paired rows. Every finished job is in
 ``results/ablation/results.jsonl``: rerunning the command skips it, so the run continues
 across sessions. ``--plan`` prints the jobs and the CPU time they need at the measured
 throughput, and runs nothing; ``--report`` writes ``results.json``/``.md`` of the jobs
@@ -31,7 +32,12 @@ from beatdetect.benchmark import Preset, get_preset, run_benchmark
 from beatdetect.gan.persistence import params_from_data
 
 #: The four variants (``LABEL=DETECTOR``), in the order they run within a split.
-MODELS = ["plain=sibeatgan", "distill=sibeatgan", "contrastive=sibeatgan", "both=sibeatgan"]
+VARIANTS = ["plain=sibeatgan", "distill=sibeatgan", "contrastive=sibeatgan", "both=sibeatgan"]
+#: The strongest simple detector of beats alone, beside them in every table: nearest
+#: neighbours on the raw beats (no training; deterministic, so its seeds repeat one number,
+#: which keeps the paired table's pairs; about a minute per job).
+REFERENCES = ["knn=knn"]
+MODELS = VARIANTS + REFERENCES
 #: Parameters per label over the estimator's defaults.
 PARAMS = {
     "distill": {"distill": True},
@@ -97,7 +103,7 @@ def ablation_params(common: dict) -> dict:
     JSON data) under each variant's own flags."""
     common = params_from_data(common)
     return {label: {**common, **PARAMS.get(label, {})}
-            for label in (model.split("=")[0] for model in MODELS)}
+            for label in (model.split("=")[0] for model in VARIANTS)}
 
 
 def plan(epochs: int, seeds, beats_per_second: float, n_jobs: int) -> str:

@@ -765,7 +765,8 @@ def test_ablation_trains_on_every_beat_with_the_chosen_set_up():
     assert preset.max_train is None and preset.folds == (0,) and preset.epochs == 8
     params = script.ablation_params({"lr": 2e-4, "early_stopping": True})
     jobs = plan_jobs(preset, script.MODELS, params, data_id="d")
-    assert len(jobs) == 4 * 2 * 3  # variants x protocols x seeds
+    assert len(jobs) == 5 * 2 * 3  # (variants + knn) x protocols x seeds
+    assert all(job.params == {} for job in jobs if job.model == "knn")  # a reference as is
     both = next(job for job in jobs if job.model == "both")
     assert both.params["lr"] == 2e-4 and both.params["early_stopping"] is True
     assert both.params["distill"] is True and both.params["contrastive"] is True
