@@ -12,9 +12,9 @@ context), on every training beat of intra-patient fold 0 and of the inter-patien
 beforehand from the label-free validation loss of the learning curves
 (``results/learning_curves``), beside nearest neighbours on the raw beats (``knn``, the
 strongest simple detector of beats alone). Jobs run split by split (the four variants and
-knn of one protocol and seed before the next), so an interrupted run leaves paired rows. Every finished job is in
-``results/ablation/results.jsonl``: rerunning the command skips it, so the run continues
-across sessions. ``--plan`` prints the jobs and the CPU time they need at the measured
+knn of one protocol and seed before the next), so an interrupted run leaves paired rows.
+Every finished job is in ``results/ablation/results.jsonl``: rerunning the command skips
+it, so the run continues across sessions. ``--plan`` prints the jobs and the CPU time they need at the measured
 throughput, and runs nothing; ``--report`` writes ``results.json``/``.md`` of the jobs
 finished so far (marked incomplete), also while another process runs the rest, and runs
 nothing. Each job writes a training checkpoint after every epoch (``--checkpoint-dir``,

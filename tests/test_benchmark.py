@@ -773,6 +773,46 @@ def test_ablation_trains_on_every_beat_with_the_chosen_set_up():
     assert all(job.max_train is None for job in jobs)
 
 
+def _published_protocol_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "published_protocol", REPO / "benchmarks" / "published_protocol.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
+def test_nearest_detected_peak_distance_for_the_published_normal_beat_filter():
+    script = _published_protocol_script()
+    peaks = np.array([100, 400, 700])
+    samples = np.array([0, 105, 250, 260, 395, 699, 2000])
+    assert script.nearest_distance(samples, peaks).tolist() == [100, 5, 150, 140, 5, 1, 1300]
+
+
+def test_published_split_drops_unconfirmed_normals_and_tests_escape_beats_as_s():
+    """BeatGAN's preprocessing: normal beats without a detected R peak within 10 samples are
+    gone from both sides; e / j beats are S anomalies, all in the test set."""
+    from sklearn.utils import Bunch
+
+    script = _published_protocol_script()
+    n = 60
+    symbol = np.array(["N"] * 50 + ["e", "j"] + ["V"] * 4 + ["A"] * 4)
+    aami = np.where(np.isin(symbol, ["N", "e", "j"]), "N", np.where(symbol == "V", "V", "S"))
+    data = Bunch(y=np.where(aami == "N", 1, -1), aami=aami, symbol=symbol)
+    kept = np.ones(n, dtype=bool)
+    kept[[3, 7, 11, 30]] = False  # normal beats the detector did not confirm
+    train, test, labels = script.published_split(data, kept)
+    base_train, base_test = split_indices(data, "intra", 0)
+    assert not set(train) & set(test)
+    assert not set(train) & {3, 7, 11, 30, 50, 51} and not set(test) & {3, 7, 11, 30}
+    assert {50, 51} <= set(test) and labels[np.isin(test, [50, 51])].tolist() == ["S", "S"]
+    assert set(range(52, 60)) <= set(test)  # every anomaly is still tested
+    assert set(train) == set(base_train) - {3, 7, 11, 30, 50, 51}
+    assert len(labels) == len(test) and (labels[~np.isin(test, [50, 51])]
+                                         == aami[test[~np.isin(test, [50, 51])]]).all()
+
+
 # --------------------------------------------------------------------------- transfer protocol
 def _two_databases():
     """MIT-BIH-like beats on a DS1 and a DS2 record, and a second database's two records."""
