@@ -310,7 +310,7 @@ def cmd_report(args) -> int:
         check_output_file(args.out, "--out")
     if args.readme:
         changed = update_readme(args.readme, args.results, baseline=args.baseline,
-                                check=args.check)
+                                check=args.check, per_class=args.per_class or None)
         if args.check:
             if changed:
                 print(f"{args.readme}: the results section is stale; run `beatdetect report "
@@ -319,7 +319,7 @@ def cmd_report(args) -> int:
             return EXIT_OK
         _note(args, f"{'Updated' if changed else 'Unchanged:'} {args.readme}")
         return EXIT_OK
-    markdown = render_markdown(load_results(args.results), args.baseline)
+    markdown = render_markdown(load_results(args.results), args.baseline, args.per_class)
     if args.out:
         out = Path(args.out).expanduser()
         write_outputs(args, {out: lambda tmp: tmp.write_text(markdown, encoding="utf-8")})
@@ -804,6 +804,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="replace the README's results section with the table")
     report.add_argument("--baseline", metavar="LABEL",
                         help="add each model's paired differences from this model")
+    report.add_argument("--per-class", action="store_true",
+                        help="with --baseline (or a marker's baseline=): also each AAMI "
+                             "class's paired differences")
     report.add_argument("--check", action="store_true",
                         help="with --readme: exit 1 if the section is stale, write nothing")
     report.add_argument("--quiet", action="store_true",

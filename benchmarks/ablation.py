@@ -3,23 +3,23 @@
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/ablation.py --data-home ../shared/data \\
-        --epochs 6 --n-jobs 2 [--plan]
+        --epochs 8 --params '{"lr": 2e-4, "early_stopping": true}' --n-jobs 2 [--plan]
 
 Plain BeatGAN (``SIBeatGANDetector()``), ``distill=True``, ``contrastive=True`` and both,
 each scored by its networks only (BeatGAN's reconstruction error: no raw-beat bank, no
-context), on every training beat of intra-patient fold 0 and of the inter-patient split
-(all DS1 normal beats -> DS2), seeds 0, 1 and 2, at a budget of ``--epochs`` epochs chosen
+context), on every training beat of intra-patient fold 0 and of the inter-patient split (all
+DS1 normal beats -> DS2), seeds 0, 1 and 2, at a budget of ``--epochs`` epochs chosen
 beforehand from the label-free validation loss of the learning curves
 (``results/learning_curves``), beside nearest neighbours on the raw beats (``knn``, the
 strongest simple detector of beats alone). Jobs run split by split (the four variants and
 knn of one protocol and seed before the next), so an interrupted run leaves paired rows.
-Every finished job is in ``results/ablation/results.jsonl``: rerunning the command skips
-it, so the run continues across sessions. ``--plan`` prints the jobs and the CPU time they need at the measured
-throughput, and runs nothing; ``--report`` writes ``results.json``/``.md`` of the jobs
-finished so far (marked incomplete), also while another process runs the rest, and runs
-nothing. Each job writes a training checkpoint after every epoch (``--checkpoint-dir``,
-outside git), so a job cut off with its session resumes after its last finished epoch, bit
-for bit, when the command is run again on the same machine.
+Every finished job is in ``results/ablation/results.jsonl``: rerunning the command skips it,
+so the run continues across sessions. ``--plan`` prints the jobs and the CPU time they need
+at the measured throughput, and runs nothing; ``--report`` writes ``results.json``/``.md``
+of the jobs finished so far (marked incomplete), also while another process runs the rest,
+and runs nothing. Each job writes a training checkpoint after every epoch
+(``--checkpoint-dir``, outside git), so a job cut off with its session resumes after its
+last finished epoch, bit for bit, when the command is run again on the same machine.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from beatdetect.benchmark import (
     summarize,
     update_readme,
 )
-from beatdetect.benchmark.files import CSV_COLUMNS
+from beatdetect.benchmark.files import CSV_COLUMNS, RESULTS_FORMAT
 from beatdetect.benchmark.protocols import combine_databases
 from beatdetect.benchmark.rendering import README_END, README_START
 from beatdetect.benchmark.statistics import paired_differences
@@ -453,6 +453,32 @@ def test_paired_differences_against_several_baselines():
         render_markdown(results, baseline="gan,ae")
 
 
+def test_per_class_paired_differences_count_the_pairs_that_have_the_class(tmp_path):
+    rows = [_row(m, 0, 0.9, 0.8, seed=seed, key=f"{m}{seed}", auc_S=s_auc,
+                 auc_V=0.95 if seed else None)
+            for m, values in {"plain": [0.80, 0.82, 0.84], "si": [0.83, 0.81, 0.88]}.items()
+            for seed, s_auc in enumerate(values)]
+    d = paired_differences(rows, "plain")[0]
+    assert d["auc_S"][2] == 3 and d["auc_S_wins"] == 2
+    assert d["auc_S"][0] == pytest.approx(np.mean([0.03, -0.01, 0.04]))
+    assert d["auc_V"][2] == 2 and d["auc_V_wins"] == 0  # seed 0 has no V beats
+    assert d["auc_F"] is None and d["auc_F_wins"] == 0
+    results = {"meta": {}, "rows": rows}
+    plain = render_markdown(results, baseline="plain")
+    assert "Per AAMI class, ΔAUC" not in plain
+    text = render_markdown(results, baseline="plain", per_class=True)
+    sd = np.std([0.03, -0.01, 0.04], ddof=1)
+    assert f"| intra | si | +0.0200 ± {sd:.4f} (2 of 3) | +0.0000 ± 0.0000 (0 of 2) | – | – |" \
+        in text
+    # A marker's "per-class" asks for the same table in a generated section.
+    (tmp_path / "results.json").write_text(json.dumps({"format": RESULTS_FORMAT, **results}))
+    doc = tmp_path / "doc.md"
+    doc.write_text("<!-- results:start results.json baseline=plain per-class -->\n"
+                   "<!-- results:end -->\n")
+    assert update_readme(doc)
+    assert "Per AAMI class, ΔAUC from `plain`" in doc.read_text()
+
+
 def test_report_command_takes_comma_separated_baselines(synthetic, tmp_path, capsys):
     from beatdetect.cli import main
 
@@ -811,6 +837,21 @@ def test_published_split_drops_unconfirmed_normals_and_tests_escape_beats_as_s()
     assert set(train) == set(base_train) - {3, 7, 11, 30, 50, 51}
     assert len(labels) == len(test) and (labels[~np.isin(test, [50, 51])]
                                          == aami[test[~np.isin(test, [50, 51])]]).all()
+
+
+def test_the_published_preprocessing_table_is_the_committed_measurement():
+    """docs/benchmark.md quotes the table ``benchmarks/published_protocol.py`` renders from
+    its committed results file."""
+    import json
+
+    script = _published_protocol_script()
+    summary = json.loads((REPO / "results" / "published_protocol" / "published_filter.json")
+                         .read_text(encoding="utf-8"))
+    assert (summary["normal_beats"], summary["normal_dropped"]) == (90081, 3056)
+    assert summary["per_record"]["207"]["dropped"] == 1458
+    table = script.render_table(summary)
+    assert "| 1-NN on raw beats | 0.9541 | 0.9579 | 0.9585 |" in table
+    assert table in (REPO / "docs" / "benchmark.md").read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- transfer protocol

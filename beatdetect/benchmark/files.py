@@ -319,24 +319,26 @@ def load_results(path) -> dict:
 SECTION_KINDS = ("results", "transfer", "rhythm")
 
 
-def _render_section(kind: str, path: Path, baseline) -> str:
+def _render_section(kind: str, path: Path, baseline, per_class=False) -> str:
     if kind == "results":
-        return render_markdown(load_results(path), baseline)
+        return render_markdown(load_results(path), baseline, per_class)
     if not path.is_file():
         raise FileNotFoundError(f"No results file at {path}.")
     data = json.loads(path.read_text(encoding="utf-8"))
     return render_transfer(data) if kind == "transfer" else render_rhythm_quantile(data)
 
 
-def update_readme(readme, results_path=None, *, baseline=None, check: bool = False) -> bool:
+def update_readme(readme, results_path=None, *, baseline=None, check: bool = False,
+                  per_class: bool | None = None) -> bool:
     """Replace every generated section of a Markdown file with tables of its results file.
 
-    A section is ``<!-- KIND:start [PATH] [baseline=LABEL[,LABEL...]] -->`` ...
+    A section is ``<!-- KIND:start [PATH] [baseline=LABEL[,LABEL...]] [per-class] -->`` ...
     ``<!-- KIND:end -->``, KIND one of :data:`SECTION_KINDS`: ``results`` (a benchmark's
     ``results.json``, rendered by :func:`~beatdetect.benchmark.render_markdown`),
     ``transfer`` and ``rhythm`` (the JSON of ``benchmarks/transfer.py`` and
     ``benchmarks/rhythm_quantile.py``). PATH (relative to the file) names the results file
-    and the LABELs the baselines of the paired differences. A file may hold several
+    and the LABELs the baselines of the paired differences; ``per-class`` adds their AAMI
+    classes' paired differences. A file may hold several
     sections. Works for the README and for documentation pages.
 
     Parameters
@@ -349,6 +351,9 @@ def update_readme(readme, results_path=None, *, baseline=None, check: bool = Fal
         :func:`~beatdetect.benchmark.render_markdown`).
     check : bool, default=False
         Only report whether a section is stale; write nothing.
+    per_class : bool, optional
+        Per-class paired differences in the ``results`` sections, instead of their
+        marker's ``per-class``.
 
     Returns
     -------
@@ -369,7 +374,8 @@ def update_readme(readme, results_path=None, *, baseline=None, check: bool = Fal
             else:
                 path = readme.parent / path
             labels = (baseline or match.group("baseline")) if kind == "results" else None
-            body = "\n" + _render_section(kind, path, labels) + "\n"
+            classes = per_class if per_class is not None else bool(match.group("per_class"))
+            body = "\n" + _render_section(kind, path, labels, classes) + "\n"
             if match.group("body") != body:
                 edits.append((match.start("body"), match.end("body"), body))
     if not edits and not any(section_pattern(k).search(text) for k in SECTION_KINDS):

@@ -34,12 +34,14 @@ README_END = "<!-- results:end -->"
 
 
 def section_pattern(kind: str = "results") -> re.Pattern:
-    """Regex of a generated section: ``<!-- KIND:start [PATH] [baseline=L[,L...]] -->`` ...
-    ``<!-- KIND:end -->``, with groups ``path``, ``baseline`` and ``body``."""
+    """Regex of a generated section: ``<!-- KIND:start [PATH] [baseline=L[,L...]]
+    [per-class] -->`` ... ``<!-- KIND:end -->``, with groups ``path``, ``baseline``,
+    ``per_class`` and ``body``."""
     kind = re.escape(kind)
     return re.compile(
-        rf"(?P<start><!-- {kind}:start(?:\s+(?!baseline=)(?P<path>[^\s>]+))?"
-        r"(?:\s+baseline=(?P<baseline>[^\s>]+))?\s*-->)(?P<body>.*?)"
+        rf"(?P<start><!-- {kind}:start(?:\s+(?!baseline=|per-class)(?P<path>[^\s>]+))?"
+        r"(?:\s+baseline=(?P<baseline>[^\s>]+))?(?:\s+(?P<per_class>per-class))?\s*-->)"
+        r"(?P<body>.*?)"
         rf"(?P<end><!-- {kind}:end -->)", re.DOTALL)
 
 
@@ -185,7 +187,7 @@ def baseline_labels(baseline) -> list[str]:
     return list(dict.fromkeys(label for label in labels if label))
 
 
-def _paired_table(rows: list[dict], baseline: str, planned=()) -> list[str]:
+def _paired_table(rows: list[dict], baseline: str, planned=(), per_class=False) -> list[str]:
     if baseline in planned and not any(r["model"] == baseline for r in rows):
         # A run still in progress: the baseline's jobs come later in its plan.
         return ["", f"Paired differences from `{baseline}`: none yet, it has no finished run."]
@@ -193,10 +195,21 @@ def _paired_table(rows: list[dict], baseline: str, planned=()) -> list[str]:
              "sample standard deviation over the pairs):", ""]
     lines.append("| protocol | model | pairs | ΔAUC | ΔAP | AUC higher in |")
     lines.append("| --- | --- | ---: | --- | --- | ---: |")
-    for d in paired_differences(rows, baseline):
+    differences = paired_differences(rows, baseline)
+    for d in differences:
         lines.append(f"| {d['protocol']} | {d['model']} | {d['pairs']} | "
                      f"{_signed(d['auc'])} | {_signed(d['ap'])} | "
                      f"{d['auc_wins']} of {d['pairs']} |")
+    if not per_class:
+        return lines
+    lines += ["", f"Per AAMI class, ΔAUC from `{baseline}` (each class against the normal "
+              "test beats, same pairs; in parentheses the pairs where the model is higher):",
+              "", "| protocol | model | " + " | ".join(f"ΔAUC {c}" for c in CLASSES) + " |",
+              "| --- | --- |" + " --- |" * len(CLASSES)]
+    for d in differences:
+        cells = [f"{_signed(d[f'auc_{c}'])} ({d[f'auc_{c}_wins']} of {d[f'auc_{c}'][2]})"
+                 if d[f"auc_{c}"] is not None else "–" for c in CLASSES]
+        lines.append(f"| {d['protocol']} | {d['model']} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -253,7 +266,7 @@ def _published_table() -> list[str]:
     return lines
 
 
-def render_markdown(results: dict, baseline=None) -> str:
+def render_markdown(results: dict, baseline=None, per_class: bool = False) -> str:
     """The Markdown tables of a results file (what the README shows).
 
     Mean ± standard deviation over folds and seeds (sample standard deviation, ``ddof=1``;
@@ -279,6 +292,8 @@ def render_markdown(results: dict, baseline=None) -> str:
         (:func:`~beatdetect.benchmark.statistics.paired_differences`): mean ± sample
         standard deviation of the per-(protocol, fold, seed) differences in AUC and AP,
         the number of pairs, and in how many pairs the model's AUC is higher.
+    per_class : bool, default=False
+        Also the paired differences of each AAMI class's AUC (with a baseline).
 
     Raises
     ------
@@ -313,7 +328,7 @@ def render_markdown(results: dict, baseline=None) -> str:
         lines += _class_table(groups)
     planned = [model[0] for model in meta.get("models", [])]
     for label in baseline_labels(baseline):
-        lines += _paired_table(rows, label, planned)
+        lines += _paired_table(rows, label, planned, per_class)
     return "\n".join(lines) + "\n"
 
 

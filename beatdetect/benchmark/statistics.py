@@ -152,7 +152,9 @@ def paired_differences(rows: list[dict], baseline: str) -> list[dict]:
     differences : list of dict
         Per protocol and model other than the baseline: ``pairs`` (runs matched with a
         baseline run), ``auc`` and ``ap`` as ``(mean, std, n)`` of the differences, and
-        ``auc_wins`` (pairs where the model's AUC is higher).
+        ``auc_wins`` (pairs where the model's AUC is higher); per AAMI class ``c`` the same
+        for its AUC against the normal test beats: ``auc_c`` and ``auc_c_wins`` (None and 0
+        when no pair has that class).
 
     Examples
     --------
@@ -164,10 +166,13 @@ def paired_differences(rows: list[dict], baseline: str) -> list[dict]:
     ('si', 2, 0.005, 1)
     """
     out = []
+    metrics = ("auc", "ap") + tuple(f"auc_{c}" for c in CLASSES)
     for (protocol, model), pairs in pair_with_baseline(rows, baseline).items():
-        diff = {m: mean_std(r[m] - b[m] for r, b in pairs
-                            if r.get(m) is not None and b.get(m) is not None)
-                for m in ("auc", "ap")}
+        both = {m: [(r[m], b[m]) for r, b in pairs
+                    if r.get(m) is not None and b.get(m) is not None] for m in metrics}
+        diff = {m: mean_std(a - b for a, b in found) for m, found in both.items()}
+        wins = {f"{m}_wins": sum(a > b for a, b in both[m])
+                for m in metrics if m.startswith("auc")}
         out.append({"protocol": protocol, "model": model, "pairs": len(pairs), **diff,
-                    "auc_wins": sum(r["auc"] > b["auc"] for r, b in pairs)})
+                    **wins})
     return out
