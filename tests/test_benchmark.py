@@ -158,7 +158,8 @@ def test_job_function_receives_no_labels():
 
     # groups and rr are each beat's recording and RR intervals: context, not labels.
     assert list(inspect.signature(jobs_module.fit_and_score).parameters) == [
-        "detector", "params", "seed", "X", "train_idx", "test_idx", "groups", "rr", "verbose"]
+        "detector", "params", "seed", "X", "train_idx", "test_idx", "groups", "rr", "verbose",
+        "checkpoint_dir"]
 
 
 # --------------------------------------------------------------------------- synthetic runs
@@ -744,7 +745,7 @@ def test_first_job_shows_its_epoch_progress_and_is_quiet_without_progress(
     seen = []
 
     def spy(*args):
-        seen.append((args[0], args[-1]))
+        seen.append((args[0], args[8]))  # detector, verbose
         return original(*args)
 
     monkeypatch.setattr(jobs_module, "fit_and_score", spy)
