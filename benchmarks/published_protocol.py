@@ -39,15 +39,14 @@ BEATGAN_S_SYMBOLS = ("e", "j")
 
 def detected_r_peaks(data_home, record: str, lead: str = "MLII") -> np.ndarray:
     """R peaks biosppy finds in ``lead`` of a MIT-BIH record, as BeatGAN's preprocessing did."""
-    import wfdb
-
     try:
         from biosppy.signals import ecg
     except ImportError as err:  # pragma: no cover - optional, for this script only
         raise SystemExit("This script needs biosppy: pip install biosppy peakutils") from err
-    rec = wfdb.rdrecord(str(Path(data_home) / "mitdb" / record))
-    column = rec.sig_name.index(lead)
-    out = ecg.ecg(signal=rec.p_signal[:, column], sampling_rate=rec.fs, show=False,
+    from beatdetect.datasets.wfdb_io import read_record
+
+    rec = read_record(Path(data_home) / "mitdb" / record, leads=lead, annotation=None)
+    out = ecg.ecg(signal=rec.signal[:, 0], sampling_rate=rec.fs, show=False,
                   interactive=False)
     return np.asarray(out["rpeaks"], dtype=np.int64)
 
