@@ -38,8 +38,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 CLASSES = ("S", "V", "F", "Q")
-#: History columns that are not loss terms.
-NOT_LOSSES = {"epoch", "lr", "time", "loss_d", "loss_g", "d_real", "d_fake"}
+#: History columns that are not training loss terms (val_rec: the held-out validation loss).
+NOT_LOSSES = {"epoch", "lr", "time", "loss_d", "loss_g", "d_real", "d_fake", "val_rec"}
 
 
 def load_runs(folder: Path) -> list[dict]:
@@ -50,6 +50,9 @@ def load_runs(folder: Path) -> list[dict]:
         rows = load_results(folder / "results.json")["rows"]
     if not rows:
         raise SystemExit(f"{folder} holds no finished benchmark job")
+    # Reference rows of detectors that do not train (knn: no precision, no history) have
+    # no losses to diagnose; their AUCs are in the benchmark's own tables.
+    rows = [r for r in rows if r.get("history") or r.get("precision", "") is not None]
     missing = [r["key"] for r in rows if not r.get("history")]
     if missing:
         raise SystemExit(f"{len(missing)} rows have no training history (run before "
@@ -73,13 +76,12 @@ def rank_agreement(folder: Path, members: list[tuple]) -> str:
     return f"{np.mean(rho):.3f} (min {np.min(rho):.3f})"
 
 
-def pairs_by_model(rows: list[dict], baseline: str) -> dict[str, list[tuple]]:
-    """``{model: [(row, baseline_row), ...]}`` (one protocol per folder here)."""
+def pairs_by_model(rows: list[dict], baseline: str) -> dict[tuple, list[tuple]]:
+    """``{(protocol, model): [(row, baseline_row), ...]}``."""
     try:
-        pairs = pair_with_baseline(rows, baseline)
+        return pair_with_baseline(rows, baseline)
     except ValueError as err:
         raise SystemExit(str(err)) from None
-    return {model: members for (_, model), members in pairs.items()}
 
 
 def sign_flip_p(deltas) -> float:
@@ -99,8 +101,15 @@ def final_losses(row: dict) -> dict[str, float]:
     return {k: v for k, v in last.items() if k not in NOT_LOSSES}
 
 
+def final_rec(rows: list[dict], model: str, protocol: str) -> float:
+    """Mean over seeds of a model's last training reconstruction loss on one protocol."""
+    return float(np.mean([final_losses(r)["rec"] for r in rows
+                          if r["model"] == model and r["protocol"] == protocol]))
+
+
 def mean_std(values) -> str:
-    # Population standard deviation, as in the benchmark's own tables.
+    # Population standard deviation, as in the tables of results/self_improvement_10k that
+    # docs/self-improvement.md quotes (the benchmark's own tables give the sample one).
     values = np.asarray(list(values), dtype=float)
     return f"{values.mean():+.4f} ± {values.std():.4f}" if len(values) > 1 else \
         f"{values.mean():+.4f}"
@@ -108,23 +117,25 @@ def mean_std(values) -> str:
 
 def table(folder: Path, rows: list[dict], baseline: str) -> str:
     pairs = pairs_by_model(rows, baseline)
-    base_rec = np.mean([final_losses(r)["rec"] for r in rows if r["model"] == baseline])
+    protocols = list(dict.fromkeys(r["protocol"] for r in rows))
+    base_rec = ", ".join(f"{protocol} {final_rec(rows, baseline, protocol):.5f}"
+                         for protocol in protocols)
     lines = [
-        f"Baseline `{baseline}`: final training rec {base_rec:.5f} (mean over seeds).",
+        f"Baseline `{baseline}`: final training rec {base_rec} (mean over seeds).",
         "",
-        "| model | pairs | ΔAUC | sign-flip p | final rec | extra terms (final, weighted) "
-        "| Spearman ρ of scores | " + " | ".join(f"ΔAUC {c}" for c in CLASSES) + " |",
-        "| --- | ---: | --- | ---: | --- | --- | --- | " + " | ".join("---" for _ in CLASSES)
-        + " |",
+        "| protocol | model | pairs | ΔAUC | sign-flip p | final rec | extra terms (final, "
+        "weighted) | Spearman ρ of scores | " + " | ".join(f"ΔAUC {c}" for c in CLASSES) + " |",
+        "| --- | --- | ---: | --- | ---: | --- | --- | --- | "
+        + " | ".join("---" for _ in CLASSES) + " |",
     ]
-    for model, members in pairs.items():
+    for (protocol, model), members in pairs.items():
         finals = [final_losses(r) for r, _ in members]
         extra = sorted(set().union(*finals) - {"rec", "adv"})
         extra_text = ", ".join(f"{k} {np.mean([f[k] for f in finals]):.5f}" for k in extra)
         deltas = [mean_std(r[f"auc_{c}"] - b[f"auc_{c}"] for r, b in members
                            if r.get(f"auc_{c}") is not None) for c in CLASSES]
         delta_auc = [r["auc"] - b["auc"] for r, b in members]
-        lines.append(f"| {model} | {len(members)} | {mean_std(delta_auc)} | "
+        lines.append(f"| {protocol} | {model} | {len(members)} | {mean_std(delta_auc)} | "
                      f"{sign_flip_p(delta_auc):.2f} | "
                      f"{np.mean([f['rec'] for f in finals]):.5f} | {extra_text or '–'} | "
                      f"{rank_agreement(folder, members)} | " + " | ".join(deltas)
@@ -189,36 +200,50 @@ def augmentation_distances(data_home, cache_dir=None, n: int = 2000, seed: int =
     return "\n".join(lines)
 
 
+def mean_curve(histories: list[list[dict]], key: str = "rec") -> np.ndarray:
+    """Mean per epoch over the runs that reached it (early stopping ends runs apart)."""
+    longest = max(len(h) for h in histories)
+    return np.array([np.mean([h[e][key] for h in histories if len(h) > e])
+                     for e in range(longest)])
+
+
 def figure(rows: list[dict], baseline: str, out: Path) -> None:
     models = list(dict.fromkeys(r["model"] for r in rows))
+    protocols = list(dict.fromkeys(r["protocol"] for r in rows))
     pairs = pairs_by_model(rows, baseline)
-    fig, (ax_rec, ax_cls) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
-    for model in models:
-        curves = np.array([[h["rec"] for h in r["history"]] for r in rows
-                           if r["model"] == model])
-        epochs = np.arange(1, curves.shape[1] + 1)
-        ax_rec.plot(epochs, curves.mean(axis=0), marker="o", ms=3, label=model,
-                    lw=2.2 if model == baseline else 1.2)
-    ax_rec.set(xlabel="epoch", ylabel="training reconstruction loss (rec)", yscale="log",
-               title="Training reconstruction (mean over seeds)")
-    ax_rec.legend(fontsize=8)
-
-    width = 0.8 / max(len(pairs), 1)
-    x = np.arange(len(CLASSES) + 1)
-    for i, (model, members) in enumerate(pairs.items()):
-        offset = (i - (len(pairs) - 1) / 2) * width
-        for j, key in enumerate(("auc",) + tuple(f"auc_{c}" for c in CLASSES)):
-            deltas = [r[key] - b[key] for r, b in members if r.get(key) is not None]
-            if not deltas:
+    fig, axes = plt.subplots(len(protocols), 2, figsize=(11, 3.8 * len(protocols)),
+                             layout="constrained", squeeze=False)
+    for (ax_rec, ax_cls), protocol in zip(axes, protocols, strict=True):
+        for model in models:
+            histories = [r["history"] for r in rows
+                         if r["model"] == model and r["protocol"] == protocol]
+            if not histories:
                 continue
-            ax_cls.bar(x[j] + offset, np.mean(deltas), width, color=f"C{models.index(model)}",
-                       alpha=0.6, label=model if j == 0 else None)
-            ax_cls.plot(np.full(len(deltas), x[j] + offset), deltas, "k.", ms=4)
-    ax_cls.axhline(0, color="k", lw=0.8)
-    ax_cls.set_xticks(x, ["all"] + list(CLASSES))
-    ax_cls.set(ylabel=f"AUC − AUC of {baseline} (same seed)",
-               title="Paired AUC difference by AAMI class (dots: seeds)")
-    ax_cls.legend(fontsize=8)
+            curve = mean_curve(histories)
+            ax_rec.plot(np.arange(1, len(curve) + 1), curve, marker="o", ms=3, label=model,
+                        lw=2.2 if model == baseline else 1.2)
+        ax_rec.set(xlabel="epoch", ylabel="training reconstruction loss (rec)", yscale="log",
+                   title=f"{protocol}: training reconstruction (mean over seeds)")
+        ax_rec.legend(fontsize=8)
+
+        mine = {model: members for (p, model), members in pairs.items() if p == protocol}
+        width = 0.8 / max(len(mine), 1)
+        x = np.arange(len(CLASSES) + 1)
+        for i, (model, members) in enumerate(mine.items()):
+            offset = (i - (len(mine) - 1) / 2) * width
+            for j, key in enumerate(("auc",) + tuple(f"auc_{c}" for c in CLASSES)):
+                deltas = [r[key] - b[key] for r, b in members if r.get(key) is not None]
+                if not deltas:
+                    continue
+                ax_cls.bar(x[j] + offset, np.mean(deltas), width,
+                           color=f"C{models.index(model)}", alpha=0.6,
+                           label=model if j == 0 else None)
+                ax_cls.plot(np.full(len(deltas), x[j] + offset), deltas, "k.", ms=4)
+        ax_cls.axhline(0, color="k", lw=0.8)
+        ax_cls.set_xticks(x, ["all"] + list(CLASSES))
+        ax_cls.set(ylabel=f"AUC − AUC of {baseline} (same seed)",
+                   title=f"{protocol}: paired AUC difference by AAMI class (dots: seeds)")
+        ax_cls.legend(fontsize=8)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
     plt.close(fig)

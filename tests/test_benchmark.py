@@ -275,6 +275,20 @@ def test_the_checkpoint_folder_reaches_the_detector_inside_a_context_wrapper(tmp
         "checkpoint_dir") is None  # detectors without epochs are left alone
 
 
+def test_a_context_row_records_the_epochs_and_arithmetic_of_its_beatgan(synthetic, tmp_path):
+    """The wrapped BeatGAN's precision changes the scores: a ``+context`` row records it,
+    with its epochs and per-epoch losses, as the beats-alone row does."""
+    nested = {f"detector__{k}": v for k, v in TINY.items()}
+    result = run_benchmark(tmp_path, "quick", **_synthetic_kwargs(
+        synthetic, models=["sibeatgan", "sibeatgan+context"], folds=(0,), epochs=2,
+        params={"sibeatgan": TINY, "sibeatgan+context": nested}))
+    alone, context = result.rows
+    assert (alone["n_iter"], alone["precision"]) == (2, "float32")
+    assert (context["n_iter"], context["precision"]) == (2, "float32")
+    assert [sorted(e) for e in context["history"]] == [sorted(e) for e in alone["history"]]
+    assert len(context["history"]) == 2
+
+
 def test_same_seed_same_numbers_other_seed_other_subsample(synthetic, tmp_path):
     kwargs = _synthetic_kwargs(synthetic, models=["iforest"], params=None, folds=(0,))
     a = run_benchmark(tmp_path / "a", "quick", **kwargs)
@@ -853,6 +867,46 @@ def test_the_published_preprocessing_table_is_the_committed_measurement():
     table = script.render_table(summary)
     assert "| 1-NN on raw beats | 0.9541 | 0.9579 | 0.9585 |" in table
     assert table in (REPO / "docs" / "benchmark.md").read_text(encoding="utf-8")
+
+
+def _gap_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "reconstruction_vs_neighbours", REPO / "benchmarks" / "reconstruction_vs_neighbours.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
+def test_the_gap_script_finds_each_beats_nearest_training_beat():
+    from beatdetect.baselines import KNNDetector
+
+    script = _gap_script()
+    rng = np.random.default_rng(0)
+    train, test = rng.normal(size=(40, 1, 16)), rng.normal(size=(7, 1, 16))
+    nearest = script.nearest_training_beats(KNNDetector().fit(train), train, test[:, 0])
+    brute = train[((test - train.transpose(1, 0, 2)) ** 2).sum(-1).argmin(axis=1), 0]
+    np.testing.assert_array_equal(nearest, brute)
+
+
+def test_the_gap_script_summarises_both_scores_per_class():
+    """Per class: medians, log ratio, share reconstructed closer than the nearest training
+    beat, and each score's AUC of the class against the normal beats."""
+    script = _gap_script()
+    aami = np.array(["N"] * 4 + ["S"] * 2)
+    rec = np.array([1.0, 2.0, 3.0, 4.0, 2.5, 10.0])
+    nn = np.array([1.0, 1.0, 1.0, 1.0, 5.0, 100.0])
+    profile = np.ones((6, 3))
+    rows = script.describe(aami, rec, nn, profile * rec[:, None], profile * nn[:, None])
+    assert set(rows) == {"N", "S"} and "auc_rec" not in rows["N"]
+    assert rows["N"]["median_rec"] == 2.5 and rows["N"]["closer_than_neighbour"] == 0.0
+    assert rows["S"]["closer_than_neighbour"] == 1.0  # both S beats: rec < nn
+    assert rows["S"]["median_log10_ratio"] == pytest.approx(np.median(np.log10([0.5, 0.1])))
+    # rec: 2.5 beats two of the four normal scores, 10 beats all four -> (2 + 4) / 8
+    assert rows["S"]["auc_rec"] == pytest.approx(6 / 8)
+    assert rows["S"]["auc_nn"] == 1.0
+    assert rows["S"]["profile_nn"] == [52.5] * 3  # median over the class, per tick
 
 
 # --------------------------------------------------------------------------- transfer protocol

@@ -228,7 +228,8 @@ def fit_and_score(detector: str, params: dict, seed: int, X, train_idx, test_idx
     result : dict
         ``scores`` (``score_samples`` of the test beats, float64), ``offset`` (the
         detector's threshold), ``fit_seconds``, ``score_seconds``, ``n_train``, ``n_test``,
-        ``n_iter`` (epochs run, when the detector reports them), ``precision`` (the
+        ``n_iter`` (epochs run, when the detector, or the detector a context wrapper
+        holds, reports them; so for the next three), ``precision`` (the
         arithmetic it trained in, when it reports it: it changes the scores), ``history``
         (the detector's per-epoch losses, when it keeps them, for diagnosing a result),
         ``resumed_epochs`` (epochs restored from ``checkpoint_dir``, when the detector
@@ -259,9 +260,10 @@ def fit_and_score(detector: str, params: dict, seed: int, X, train_idx, test_idx
         "score_seconds": score_seconds,
         "n_train": len(X_train),
         "n_test": len(X_test),
-        "n_iter": getattr(det, "n_iter_", None),
-        "precision": getattr(det, "training_precision_", None),
-        "history": getattr(det, "history_", None),
+        # Read through a context wrapper too: its BeatGAN's arithmetic changes the scores.
+        "n_iter": _fitted(det, "n_iter_", None),
+        "precision": _fitted(det, "training_precision_", None),
+        "history": _fitted(det, "history_", None),
         "resumed_epochs": _fitted(det, "resumed_epochs_", None),
     }
 
