@@ -223,7 +223,7 @@ def figure(rows: list[dict], baseline: str, out: Path) -> None:
             ax_rec.plot(np.arange(1, len(curve) + 1), curve, marker="o", ms=3, label=model,
                         lw=2.2 if model == baseline else 1.2)
         ax_rec.set(xlabel="epoch", ylabel="training reconstruction loss (rec)", yscale="log",
-                   title=f"{protocol}: training reconstruction (mean over seeds)")
+                   title=f"{protocol}: training rec (mean over the seeds that ran the epoch)")
         ax_rec.legend(fontsize=8)
 
         mine = {model: members for (p, model), members in pairs.items() if p == protocol}

@@ -55,6 +55,16 @@ def _metrics(rows):
     return [{m: r[m] for m in METRICS} | {"key": r["key"]} for r in rows]
 
 
+def benchmark_script(name: str):
+    """The module of ``benchmarks/<name>.py`` (the scripts are not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
 # --------------------------------------------------------------------------- presets, planning
 def test_presets_define_the_documented_budgets():
     quick, cpu, paper = PRESETS["quick"], PRESETS["cpu"], PRESETS["paper"]
@@ -691,15 +701,11 @@ def test_evidence_script_plans_both_settings_on_the_new_api():
     """``benchmarks/evidence_cpu.py`` plans the default models in both settings and the
     self-improvement variants on today's API; ``results/cpu``, made before the context
     layer, stays as history (its labels, e.g. ``knn_context``, are no longer planned)."""
-    import importlib.util
 
     from beatdetect.benchmark.jobs import plan_jobs
     from beatdetect.benchmark.presets import PRESETS
 
-    spec = importlib.util.spec_from_file_location("evidence_cpu",
-                                                  REPO / "benchmarks" / "evidence_cpu.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = benchmark_script("evidence_cpu")
     planned = plan_jobs(PRESETS["cpu"], script.MODELS, script.PARAMS, data_id="d")
     labels = list(dict.fromkeys(job.model for job in planned))
     assert len(planned) == len(labels) * (5 * 3 + 3)  # 5 folds x 3 seeds + inter x 3
@@ -712,11 +718,8 @@ def test_evidence_script_plans_both_settings_on_the_new_api():
 
 
 def test_every_benchmark_script_imports():
-    import importlib.util
-
     for path in sorted((REPO / "benchmarks").glob("*.py")):
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        spec.loader.exec_module(importlib.util.module_from_spec(spec))  # no stale name
+        benchmark_script(path.stem)  # no stale name
 
 
 # --------------------------------------------------------------------------- two settings
@@ -772,13 +775,9 @@ def test_first_job_shows_its_epoch_progress_and_is_quiet_without_progress(
 
 def test_threshold_flags_script_rules_read_no_label():
     """N3: the rules of ``benchmarks/threshold_flags.py`` see scores and recordings only."""
-    import importlib.util
     import inspect
 
-    spec = importlib.util.spec_from_file_location(
-        "threshold_flags", REPO / "benchmarks" / "threshold_flags.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = benchmark_script("threshold_flags")
     assert list(inspect.signature(script.thresholds).parameters) == [
         "scores", "train_scores", "offset", "groups"]
     rng = np.random.default_rng(0)
@@ -795,13 +794,10 @@ def test_threshold_flags_script_rules_read_no_label():
 def test_ablation_trains_on_every_beat_with_the_chosen_set_up():
     """``benchmarks/ablation.py`` (issue 20) plans the four variants on all training beats
     of fold 0 and DS1 (no 5,000-beat subsample), each with the common set-up."""
-    import importlib.util
 
     from beatdetect.benchmark.jobs import plan_jobs
 
-    spec = importlib.util.spec_from_file_location("ablation", REPO / "benchmarks" / "ablation.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = benchmark_script("ablation")
     preset = script.ablation_preset(8, [0, 1, 2])
     assert preset.max_train is None and preset.folds == (0,) and preset.epochs == 8
     params = script.ablation_params({"lr": 2e-4, "early_stopping": True})
@@ -814,18 +810,8 @@ def test_ablation_trains_on_every_beat_with_the_chosen_set_up():
     assert all(job.max_train is None for job in jobs)
 
 
-def _published_protocol_script():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "published_protocol", REPO / "benchmarks" / "published_protocol.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script
-
-
 def test_nearest_detected_peak_distance_for_the_published_normal_beat_filter():
-    script = _published_protocol_script()
+    script = benchmark_script("published_protocol")
     peaks = np.array([100, 400, 700])
     samples = np.array([0, 105, 250, 260, 395, 699, 2000])
     assert script.nearest_distance(samples, peaks).tolist() == [100, 5, 150, 140, 5, 1, 1300]
@@ -836,7 +822,7 @@ def test_published_split_drops_unconfirmed_normals_and_tests_escape_beats_as_s()
     gone from both sides; e / j beats are S anomalies, all in the test set."""
     from sklearn.utils import Bunch
 
-    script = _published_protocol_script()
+    script = benchmark_script("published_protocol")
     n = 60
     symbol = np.array(["N"] * 50 + ["e", "j"] + ["V"] * 4 + ["A"] * 4)
     aami = np.where(np.isin(symbol, ["N", "e", "j"]), "N", np.where(symbol == "V", "V", "S"))
@@ -859,7 +845,7 @@ def test_the_published_preprocessing_table_is_the_committed_measurement():
     its committed results file."""
     import json
 
-    script = _published_protocol_script()
+    script = benchmark_script("published_protocol")
     summary = json.loads((REPO / "results" / "published_protocol" / "published_filter.json")
                          .read_text(encoding="utf-8"))
     assert (summary["normal_beats"], summary["normal_dropped"]) == (90081, 3056)
@@ -869,20 +855,10 @@ def test_the_published_preprocessing_table_is_the_committed_measurement():
     assert table in (REPO / "docs" / "benchmark.md").read_text(encoding="utf-8")
 
 
-def _gap_script():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "reconstruction_vs_neighbours", REPO / "benchmarks" / "reconstruction_vs_neighbours.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script
-
-
 def test_the_gap_script_finds_each_beats_nearest_training_beat():
     from beatdetect.baselines import KNNDetector
 
-    script = _gap_script()
+    script = benchmark_script("reconstruction_vs_neighbours")
     rng = np.random.default_rng(0)
     train, test = rng.normal(size=(40, 1, 16)), rng.normal(size=(7, 1, 16))
     nearest = script.nearest_training_beats(KNNDetector().fit(train), train, test[:, 0])
@@ -893,7 +869,7 @@ def test_the_gap_script_finds_each_beats_nearest_training_beat():
 def test_the_gap_script_summarises_both_scores_per_class():
     """Per class: medians, log ratio, share reconstructed closer than the nearest training
     beat, and each score's AUC of the class against the normal beats."""
-    script = _gap_script()
+    script = benchmark_script("reconstruction_vs_neighbours")
     aami = np.array(["N"] * 4 + ["S"] * 2)
     rec = np.array([1.0, 2.0, 3.0, 4.0, 2.5, 10.0])
     nn = np.array([1.0, 1.0, 1.0, 1.0, 5.0, 100.0])
@@ -907,6 +883,75 @@ def test_the_gap_script_summarises_both_scores_per_class():
     assert rows["S"]["auc_rec"] == pytest.approx(6 / 8)
     assert rows["S"]["auc_nn"] == 1.0
     assert rows["S"]["profile_nn"] == [52.5] * 3  # median over the class, per tick
+
+
+def test_the_docs_quote_the_committed_gap_measurement():
+    """docs/benchmark.md quotes both tables ``reconstruction_vs_neighbours.py --report``
+    renders from the committed runs in ``results/gap``."""
+    script = benchmark_script("reconstruction_vs_neighbours")
+    runs = script.load_runs(REPO / "results" / "gap")
+    plain = [run for run in runs if not script.lever(run)]
+    assert sorted((r["args"]["protocol"], r["args"]["seed"]) for r in plain) == [
+        (p, s) for p in ("inter", "intra") for s in (0, 1, 2)]
+    assert all(r["train_beats"] == 10000 for r in runs)
+    docs = (REPO / "docs" / "benchmark.md").read_text(encoding="utf-8")
+    assert script.table(plain) in docs and script.lever_table(runs) in docs
+    assert "| intra | F | 3 | 802 | 0.8365 ± 0.0007 | 0.9310 ± 0.0015 |" in script.table(plain)
+
+
+def test_the_memory_lever_decodes_a_sparse_mix_of_prototypes(synthetic):
+    """The MemAE-style generator of the gap script: addressing weights are sparse and sum
+    to one, the decoder sees their mix of memory items, and the entropy term trains."""
+    import torch
+
+    from beatdetect.nn.networks import BeatGANConfig
+
+    script = benchmark_script("reconstruction_vs_neighbours")
+    cfg = BeatGANConfig(n_leads=1, length=synthetic.X.shape[-1], base_filters=8, latent_dim=8)
+    torch.manual_seed(0)
+    generator = script.MemoryGenerator(cfg, slots=50, shrink=1.0)
+    z = torch.randn(16, 8)
+    w = generator.address(z)
+    assert torch.allclose(w.sum(dim=1), torch.ones(16))
+    assert (w >= 0).all() and (w == 0).any(dim=1).all()  # shrinkage zeroes weak items
+    x_hat, latent, _ = generator(torch.as_tensor(synthetic.X[:16]).reshape(16, 1, -1))
+    assert torch.allclose(generator.attention.sum(dim=1), torch.ones(16))
+    assert x_hat.shape[0] == 16 and latent.shape == (16, 8)
+
+    params = {k: v for k, v in TINY.items() if k != "lr"}
+    det = script.memory_detector(20)(max_epochs=2, random_state=0, **params)
+    det.fit(synthetic.X[synthetic.y == 1][:120])
+    assert isinstance(det.generator_, script.MemoryGenerator)
+    assert len(det.history_) == 2 and all(h["mem_ent"] > 0 for h in det.history_)
+    plain = script.SIBeatGANDetector(max_epochs=2, random_state=0, **params)
+    plain.fit(synthetic.X[synthetic.y == 1][:120])
+    assert not np.allclose(det.score_samples(synthetic.X), plain.score_samples(synthetic.X))
+
+
+def test_the_mixture_lever_penalises_reconstructed_mixtures_of_distant_beats(synthetic):
+    import torch
+
+    from beatdetect.gan.training import StepContext
+    from beatdetect.nn.networks import BeatGANConfig, Discriminator, Generator
+
+    script = benchmark_script("reconstruction_vs_neighbours")
+    cfg = BeatGANConfig(n_leads=1, length=synthetic.X.shape[-1], base_filters=8, latent_dim=8)
+    torch.manual_seed(0)
+    generator, discriminator = Generator(cfg).train(), Discriminator(cfg)
+    x = torch.as_tensor(synthetic.X[:32]).reshape(32, 1, -1)
+    x_hat, latent, features = generator(x)
+    ctx = StepContext(x=x, x_hat=x_hat[..., :x.shape[-1]], latent=latent, features=features,
+                      generator=generator, discriminator=discriminator)
+    stats = generator.encoder.blocks[1][1].running_mean.clone()
+    loss = script.MixtureRepulsion(weight=0.5, margin=4.0, seed=3).generator_loss(ctx)["mix"]
+    again = script.MixtureRepulsion(weight=0.5, margin=4.0, seed=3).generator_loss(ctx)["mix"]
+    assert 0 <= loss.item() <= 0.5 and loss.item() == again.item()  # bounded, seeded
+    assert torch.equal(generator.encoder.blocks[1][1].running_mean, stats)
+    loss.backward()
+    assert generator.encoder.head.weight.grad.abs().sum() > 0  # it trains the generator
+    # A margin of 0 asks nothing: every mixture already has a residual above 0.
+    zero = script.MixtureRepulsion(weight=0.5, margin=0.0, seed=3).generator_loss(ctx)
+    assert zero["mix"].item() == 0.0
 
 
 # --------------------------------------------------------------------------- transfer protocol
@@ -1015,12 +1060,8 @@ def test_combined_databases_keep_only_per_beat_arrays_that_line_up():
 def test_alignment_comparison_reads_the_three_committed_set_ups():
     """``benchmarks/alignment.py --compare`` puts the seed-0 AUC of each set-up side by side
     from the committed runs (docs/transfer.md quotes its table)."""
-    import importlib.util
 
-    spec = importlib.util.spec_from_file_location("alignment",
-                                                  REPO / "benchmarks" / "alignment.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = benchmark_script("alignment")
     table = script.compare(REPO)
     assert "| transfer | knn | 0.6943 | 0.9017 | 0.9026 |" in table
     assert "| intra | knn | – | 0.9422 | 0.9419 |" in table
