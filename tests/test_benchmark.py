@@ -883,6 +883,11 @@ def test_the_gap_script_summarises_both_scores_per_class():
     assert rows["S"]["auc_rec"] == pytest.approx(6 / 8)
     assert rows["S"]["auc_nn"] == 1.0
     assert rows["S"]["profile_nn"] == [52.5] * 3  # median over the class, per tick
+    assert "auc_std" not in rows["S"]
+    # A third score (the residual standardised per tick) gets its own AUC per class.
+    with_std = script.describe(aami, rec, nn, profile * rec[:, None], profile * nn[:, None],
+                               standardised=-rec)
+    assert with_std["S"]["auc_std"] == pytest.approx(1 - 6 / 8)
 
 
 def test_the_docs_quote_the_committed_gap_measurement():
