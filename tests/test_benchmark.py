@@ -901,6 +901,7 @@ def test_the_docs_quote_the_committed_gap_measurement():
     assert all(r["train_beats"] == 10000 for r in runs)
     docs = (REPO / "docs" / "benchmark.md").read_text(encoding="utf-8")
     assert script.table(plain) in docs and script.lever_table(runs) in docs
+    assert script.standardised_table(runs) in docs
     assert "| intra | F | 3 | 802 | 0.8365 ± 0.0007 | 0.9310 ± 0.0015 |" in script.table(plain)
 
 
